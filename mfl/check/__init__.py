@@ -1,0 +1,1 @@
+"""The checker (names, types, handler rules) and the lint warnings built on it."""

@@ -1,0 +1,1 @@
+"""Command-line front ends: ``mfl`` (modern) and ``mfld`` (mailfromd-compatible)."""

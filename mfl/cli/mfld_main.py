@@ -1,0 +1,109 @@
+"""``mfld``: a drop-in for the ``mailfromd`` command line.
+
+Implemented so far: ``--lint`` (with -I/--include-path, -P/--module-path,
+-D/--define, -U/--undefine, --no-preprocessor, -E), --version, --help.
+Options that later issues implement are accepted and refused with a clear
+message rather than ignored.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+
+from .. import __version__
+from .common import EX_CONFIG, EX_OK, EX_USAGE, lint_files, parse_define
+
+PROG = "mfld"
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message):
+        print(f"{PROG}: {message}", file=sys.stderr)
+        print(f"Try '{PROG} --help' for more information.", file=sys.stderr)
+        sys.exit(EX_USAGE)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = _Parser(prog=PROG, add_help=False,
+                description="mfl's mailfromd-compatible filter daemon")
+    p.add_argument("--help", action="help", help="give this help list")
+    p.add_argument("--version", action="store_true", help="print program version")
+    p.add_argument("--lint", action="store_true", help="check syntax and exit")
+    p.add_argument("-E", dest="preprocess_only", action="store_true",
+                   help="preprocess source files and exit")
+    p.add_argument("-I", "--include-path", "--include", action="append", default=[],
+                   metavar="DIR", help="add DIR to the include search path")
+    p.add_argument("-P", "--module-path", action="append", default=[], metavar="DIR",
+                   help="add DIR to the module search path")
+    p.add_argument("-D", "--define", action="append", default=[], metavar="NAME[=VALUE]")
+    p.add_argument("-U", "--undefine", action="append", default=[], metavar="NAME")
+    p.add_argument("--no-preprocessor", action="store_true",
+                   help="do not run the m4 preprocessor")
+    p.add_argument("--no-config", action="store_true", help="do not read the configuration file")
+    p.add_argument("--config-file", metavar="FILE")
+    p.add_argument("--test", nargs="?", const="envfrom", metavar="HANDLER")
+    p.add_argument("--run", nargs="?", const="main", metavar="FUNC")
+    p.add_argument("--echo", nargs="?", const="", metavar="FILE")
+    p.add_argument("-v", "--variable", action="append", default=[], metavar="NAME=VALUE")
+    p.add_argument("script", nargs="?")
+    p.add_argument("args", nargs=argparse.REMAINDER)
+    return p
+
+
+def options_from(ns):
+    from ..frontend import Options
+    defines = dict(parse_define(d) for d in ns.define)
+    return Options(include_path=list(ns.include_path), module_path=list(ns.module_path),
+                   defines=defines, undefines=list(ns.undefine),
+                   use_m4=not ns.no_preprocessor)
+
+
+def _attach_optional(argv):
+    """mailfromd's --test[=H], --run[=F], --echo[=F]: the value only with '='."""
+    out = []
+    for a in argv:
+        if a in ("--test", "--run", "--echo"):
+            a += "=" + {"--test": "envfrom", "--run": "main", "--echo": ""}[a]
+        out.append(a)
+    return out
+
+
+def main(argv=None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    ns = build_parser().parse_args(_attach_optional(argv))
+    if ns.version:
+        print(f"mfld (mfl) {__version__}\ncompatible with mailfromd 8.15")
+        return EX_OK
+    script = ns.script or "/etc/mailfromd.mfl"
+    opts = options_from(ns)
+    if ns.preprocess_only:
+        from ..diagnostics import MFLError
+        from ..frontend import STDLIB
+        from ..preprocess import preprocess
+        try:
+            src = preprocess(script, include_path=opts.include_path + [str(STDLIB)],
+                             defines=opts.defines, undefines=opts.undefines,
+                             use_m4=opts.use_m4)
+        except MFLError as e:
+            print(f"{PROG}: {e.diagnostic().format_mailfromd()}", file=sys.stderr)
+            return EX_CONFIG
+        sys.stdout.write(src.text)
+        return EX_OK
+    if ns.lint:
+        return lint_files([script], opts, mailfromd_style=True, prog=PROG)
+    if ns.test is not None or ns.run is not None:
+        print(f"{PROG}: --test and --run are not implemented yet (planned)", file=sys.stderr)
+        return 69
+    print(f"{PROG}: the milter daemon is not implemented yet; use --lint", file=sys.stderr)
+    return 69
+
+
+def entry() -> None:
+    try:
+        sys.exit(main())
+    except KeyboardInterrupt:
+        sys.exit(130)
+
+
+if __name__ == "__main__":
+    entry()
