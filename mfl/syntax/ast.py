@@ -13,30 +13,33 @@ from typing import Optional, Union
 Pos = tuple  # (file, line, col, end_line, end_col)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, repr=False, eq=False)
 class Node:
     pos: Pos
 
+    def __repr__(self) -> str:
+        return dump(self)
+
 
 # ---------------------------------------------------------------- expressions
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, repr=False, eq=False)
 class Num(Node):
     value: int
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, repr=False, eq=False)
 class Str(Node):
     """A string literal with no interpolation left in it."""
     value: str
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, repr=False, eq=False)
 class Interp(Node):
     """A double-quoted string or here-document with %var, $macro, \\N references."""
     parts: tuple  # of Expr (Str for the literal pieces)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, repr=False, eq=False)
 class Var(Node):
     """A bare name in an expression: a variable, parameter or constant.
 
@@ -46,72 +49,72 @@ class Var(Node):
     percent: bool = False
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, repr=False, eq=False)
 class Macro(Node):
     name: str            # $f, ${client_addr}
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, repr=False, eq=False)
 class Arg(Node):
     """$N (index is a Num) or $(expr): a positional/variadic argument."""
     index: "Expr"
     paren: bool = False
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, repr=False, eq=False)
 class ArgCount(Node):
     """$# : the number of actual arguments."""
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, repr=False, eq=False)
 class Ordinal(Node):
     """@name : the ordinal number of parameter ``name``."""
     name: str
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, repr=False, eq=False)
 class BackRef(Node):
     number: int
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, repr=False, eq=False)
 class VarArgs(Node):
     """$@ or $@(n) as the last argument of a call: pass on the variadic arguments."""
     shift: Optional["Expr"] = None
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, repr=False, eq=False)
 class VaPtr(Node):
     name: str
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, repr=False, eq=False)
 class Call(Node):
     name: str
     args: tuple          # of Expr (the last may be VarArgs)
     name_pos: Pos = None
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, repr=False, eq=False)
 class Cast(Node):
     type: str            # "string" | "number" | "void"
     expr: "Expr"
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, repr=False, eq=False)
 class Unary(Node):
     op: str              # "-" | "not" | "+"
     operand: "Expr"
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, repr=False, eq=False)
 class Binary(Node):
     op: str              # + - * / % << >> & ^ | . = != < <= > >= and or
     left: "Expr"
     right: "Expr"
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, repr=False, eq=False)
 class Match(Node):
     op: str              # "matches" | "fnmatches"
     mx: bool
@@ -124,14 +127,14 @@ Expr = Union[Num, Str, Interp, Var, Macro, Arg, ArgCount, Ordinal, BackRef, VarA
 
 
 # ----------------------------------------------------------------- statements
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, repr=False, eq=False)
 class Set(Node):
     name: str
     value: Expr
     name_pos: Pos = None
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, repr=False, eq=False)
 class VarDecl(Node):
     type: str
     name: str
@@ -140,26 +143,26 @@ class VarDecl(Node):
     name_pos: Pos = None
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, repr=False, eq=False)
 class If(Node):
     branches: tuple          # of (cond Expr, body tuple)
     orelse: Optional[tuple]
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, repr=False, eq=False)
 class Case(Node):
     values: tuple            # of Expr (literals or constant names)
     body: tuple
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, repr=False, eq=False)
 class Switch(Node):
     expr: Expr
     cases: tuple             # of Case
     default: Optional[tuple]
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, repr=False, eq=False)
 class Loop(Node):
     label: Optional[str]
     init: tuple              # statements of "for"
@@ -169,51 +172,51 @@ class Loop(Node):
     post: Optional[Expr]     # "done while expr"
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, repr=False, eq=False)
 class Break(Node):
     label: Optional[str]
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, repr=False, eq=False)
 class Next(Node):
     label: Optional[str]
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, repr=False, eq=False)
 class Return(Node):
     value: Optional[Expr]
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, repr=False, eq=False)
 class Catch(Node):
     exceptions: Optional[tuple]   # of Expr (names/numbers); None for "*"
     body: tuple
     standalone: bool = True
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, repr=False, eq=False)
 class Try(Node):
     body: tuple
     catch: Catch
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, repr=False, eq=False)
 class Throw(Node):
     code: Expr
     message: Optional[Expr]
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, repr=False, eq=False)
 class Pass(Node):
     pass
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, repr=False, eq=False)
 class Echo(Node):
     value: Expr
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, repr=False, eq=False)
 class Poll(Node):
     email: Optional[Expr]
     host: Optional[Expr]
@@ -221,13 +224,13 @@ class Poll(Node):
     mailfrom: Optional[Expr]   # "as"
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, repr=False, eq=False)
 class On(Node):
     cond: Union[Call, Poll]
     branches: tuple            # of Case (values from "when")
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, repr=False, eq=False)
 class Action(Node):
     """accept, continue, discard, reject, tempfail.
 
@@ -240,32 +243,32 @@ class Action(Node):
     functional: bool = False
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, repr=False, eq=False)
 class HeaderAction(Node):
     kind: str                  # add | replace | delete
     name: str
     value: Optional[Expr]
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, repr=False, eq=False)
 class ExprStmt(Node):
     expr: Expr                 # a call or a cast used as a statement
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, repr=False, eq=False)
 class Pragma(Node):
     words: tuple               # ("regex", "push", "+extended")
 
 
 # -------------------------------------------------------------- definitions
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, repr=False, eq=False)
 class Param(Node):
     type: str
     name: str
     optional: bool = False
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, repr=False, eq=False)
 class FuncDef(Node):
     name: str
     params: tuple              # of Param
@@ -277,7 +280,7 @@ class FuncDef(Node):
     name_pos: Pos = None
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, repr=False, eq=False)
 class Handler(Node):
     name: str
     body: tuple
@@ -285,7 +288,7 @@ class Handler(Node):
     name_pos: Pos = None
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, repr=False, eq=False)
 class ConstDecl(Node):
     name: str
     value: Optional[Expr]
@@ -293,36 +296,36 @@ class ConstDecl(Node):
     enum: bool = False         # one item of a "const do ... done" block
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, repr=False, eq=False)
 class ConstEnum(Node):
     items: tuple               # of ConstDecl
     qualifier: Optional[str] = None
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, repr=False, eq=False)
 class Dclex(Node):
     name: str
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, repr=False, eq=False)
 class ModuleDecl(Node):
     name: str
     interface: Optional[str]
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, repr=False, eq=False)
 class Require(Node):
     module: str
     keyword: str = "require"   # "require" | "import"
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, repr=False, eq=False)
 class FromImport(Node):
     module: str
     names: tuple               # of str (names or '/regex/s-expr' patterns)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, repr=False, eq=False)
 class Program(Node):
     items: tuple
     file: str = ""

@@ -234,3 +234,106 @@ def decode_string(s: str, *, escapes: bool = True) -> list:
         i += 1
     flush()
     return parts
+
+
+# ------------------------------------------------------------------ the tokenizer
+# One compiled pattern with a named group per kind; Lark's contextual lexer is
+# replaced by these few rules of context, which are exactly mailfromd's:
+# reserved words are never names, ``mx`` is a keyword only before (fn)matches,
+# ``poll``/``host``/``as`` only inside ``on``, and a three-digit number right
+# after ``reject``/``tempfail`` is a reply code.
+_TOKEN_RE = re.compile(r"""
+ (?P<WS>[ \t\r\f\v]+)
+|(?P<NL>\n)
+|(?P<CCOMMENT>/\*(?:.|\n)*?\*/)
+|(?P<PRAGMA>\#[ \t]*pragma\b[^\n]*)
+|(?P<COMMENT>\#[^\n]*)
+|(?P<STRING>"(?:\\(?:.|\n)|[^"\\])*")
+|(?P<SQSTRING>'[^']*')
+|(?P<HEREDOC>\x01[0-9]+\x01)
+|(?P<XCODE>[0-9]\.[0-9]{1,3}\.[0-9]{1,3}(?![0-9]))
+|(?P<NUMBER>0[xX][0-9a-fA-F]+|[0-9]+)
+|(?P<NAME>[A-Za-z_][A-Za-z0-9_]*)
+|(?P<MACRO>\$\{[A-Za-z_][A-Za-z0-9_]*\}|\$[A-Za-z_][A-Za-z0-9_]*)
+|(?P<ARGREF>\$[0-9])
+|(?P<VARARGS_LPAR>\$@\()
+|(?P<VARARGS>\$@)
+|(?P<NARGS>\$\#)
+|(?P<DOLLAR_LPAR>\$\()
+|(?P<ORDINAL>@[A-Za-z_][A-Za-z0-9_]*)
+|(?P<BACKREF>\\[0-9]+)
+|(?P<PUNCT>\.\.\.|==|!=|<=|>=|<<|>>|[=<>+\-*/%.|^&(),;:])
+""", re.X)
+
+_MX_FOLLOW = re.compile(r"[ \t\r\n]+(?:fn)?matches\b")
+
+
+class Tokenizer:
+    """Turns prescanned text into Lark tokens.  ``kinds`` maps literal strings
+    (keywords, punctuation) to the grammar's terminal names."""
+
+    def __init__(self, kinds: dict[str, str], reserved: frozenset, token_cls):
+        self.kinds = kinds
+        self.reserved = reserved
+        self.Token = token_cls
+
+    def tokens(self, text: str):
+        Token = self.Token
+        kinds = self.kinds
+        reserved = self.reserved
+        match = _TOKEN_RE.match
+        pos, n = 0, len(text)
+        line, line_start = 1, 0
+        prev = None              # type of the previous significant token
+        in_on = False            # between "on" and its "do"
+        while pos < n:
+            m = match(text, pos)
+            if m is None:
+                raise LexError(line, pos - line_start + 1,
+                               f"syntax error, unexpected character '{text[pos]}'"
+                               if text[pos] not in "\"'" else "syntax error, unterminated string")
+            kind = m.lastgroup
+            end = m.end()
+            if kind == "WS":
+                pos = end
+                continue
+            if kind == "NL":
+                pos = end
+                line += 1
+                line_start = end
+                continue
+            val = m.group()
+            col = pos - line_start + 1
+            sline = line
+            if kind in ("CCOMMENT", "STRING", "COMMENT"):
+                nl = val.count("\n")
+                if nl:
+                    line += nl
+                    line_start = pos + val.rindex("\n") + 1
+                if kind != "STRING":
+                    pos = end
+                    continue
+            if kind == "NAME":
+                if val in reserved:
+                    kind = kinds.get(val, "NAME")
+                elif val == "mx":
+                    if _MX_FOLLOW.match(text, end):
+                        kind = "MX"
+                elif in_on and val in ("poll", "host", "as"):
+                    if val == "poll" and prev != "ON":
+                        pass
+                    else:
+                        kind = kinds[val]
+            elif kind == "PUNCT":
+                kind = kinds[val]
+            elif kind == "NUMBER":
+                if (prev == "REJECT" or prev == "TEMPFAIL") and len(val) == 3 and val.isdigit():
+                    kind = "CODE"
+            if kind == "ON":
+                in_on = True
+            elif kind == "DO":
+                in_on = False
+            ecol = end - line_start if kind != "STRING" else (end - line_start)
+            yield Token(kind, val, pos, sline, col, line, ecol + 1, end)
+            prev = kind
+            pos = end

@@ -9,14 +9,17 @@ per process.
 from __future__ import annotations
 
 import os
+import threading
 from pathlib import Path
 
-from lark import Lark, Token, Transformer, v_args
+from lark import Lark, Token
 from lark.exceptions import (LarkError, UnexpectedCharacters, UnexpectedEOF,
                              UnexpectedInput, UnexpectedToken, VisitError)
 
 from . import ast as A
-from .lexer import HereDoc, LexError, decode_string, prescan
+from lark.lexer import Lexer as _LarkLexer
+
+from .lexer import HereDoc, LexError, Tokenizer, decode_string, prescan
 
 GRAMMAR = Path(__file__).with_name("mfl.lark")
 
@@ -76,12 +79,13 @@ class Mapper:
         return (f, l1, col, l2, max(end_col, 1))
 
 
-@v_args(inline=True)
-class _Builder(Transformer):
-    """Builds AST nodes.  Positions come from tokens and child nodes."""
+class _Builder:
+    """Builds AST nodes as the parser reduces.  Positions come from tokens and child nodes.
+
+    Every public method is a grammar rule's callback, called with the rule's
+    children as arguments (``_callbacks`` adapts them to Lark's list call)."""
 
     def __init__(self, mapper: Mapper, heredocs: list[HereDoc]):
-        super().__init__()
         self.m = mapper
         self.heredocs = heredocs
 
@@ -100,7 +104,13 @@ class _Builder(Transformer):
         return (pa[0], pa[1], pa[2], pb[3], pb[4])
 
     # --- top level
-    def start(self, *items):
+    def toplist(self, lst=None, item=None):
+        if lst is None:
+            return []
+        lst.append(item)
+        return lst
+
+    def start(self, items):
         items = tuple(i for i in items if i is not None)
         pos = self.join(items[0], items[-1]) if items else (self.m.file, 1, 1, 1, 1)
         return A.Program(pos, items, self.m.file)
@@ -217,10 +227,20 @@ class _Builder(Transformer):
         return A.ModuleDecl(self.tp(mod[1]), mod[0], iface.value if iface else None)
 
     # --- statements
-    def stmts(self, *items):
-        return tuple(items)
+    def stmts(self, lst=None, item=None):
+        """Statement lists grow left-recursively: one reduction per statement."""
+        if lst is None:
+            return _StmtList()
+        lst.append(item)
+        return lst
 
-    stmts1 = stmts
+    def stmts1(self, a, b=None):
+        if b is None:
+            lst = _StmtList()
+            lst.append(a)
+            return lst
+        a.append(b)
+        return a
 
     def set_stmt(self, kw, name, value):
         return A.Set(self.join(kw, value), name.value, value, self.tp(name))
@@ -416,27 +436,15 @@ class _Builder(Transformer):
     def varargs(self, t, shift=None):
         return A.VarArgs(self.tp(t), shift)
 
-    def unary(self, op, e):
-        return A.Unary(self.join(op, e), op.value, e)
+    def prefixed(self, *items):
+        return _Prefixed(items)
 
-    def not_(self, e):
-        return A.Unary(_pos_of(self, e), "not", e)
+    def mxop(self, mx, op):
+        return (mx, op)
 
-    def binary(self, l, op, r):
-        o = "=" if op.value == "==" else op.value
-        return A.Binary(self.join(l, r), o, l, r)
-
-    def and_(self, l, r):
-        return A.Binary(self.join(l, r), "and", l, r)
-
-    def or_(self, l, r):
-        return A.Binary(self.join(l, r), "or", l, r)
-
-    def match(self, l, op, r):
-        return A.Match(self.join(l, r), op.value, False, l, r)
-
-    def mxmatch(self, l, mx, op, r):
-        return A.Match(self.join(l, r), op.value, True, l, r)
+    def expr(self, *items):
+        """Group a flat operand/operator list by precedence (measured on mailfromd 8.15)."""
+        return _Climber(self, items).run()
 
     def string(self, *toks):
         pos = self.join(toks[0], toks[-1])
@@ -454,6 +462,104 @@ class _Builder(Transformer):
                 else:
                     parts.extend(decode_string(doc.body))
         return _make_string(pos, parts)
+
+
+class _Prefixed:
+    """Prefix operators and their operand, flattened into the climber's list."""
+    __slots__ = ("items",)
+
+    def __init__(self, items):
+        self.items = items
+
+
+class _StmtList(list):
+    """A statement list under construction (becomes a tuple in the AST)."""
+
+
+# binary operator -> (precedence, associative?); higher binds tighter
+_BINOPS = {
+    "or": (1, True), "and": (2, True),
+    "=": (4, False), "==": (4, False), "!=": (4, False), "matches": (4, False),
+    "fnmatches": (4, False),
+    "<": (5, False), "<=": (5, False), ">": (5, False), ">=": (5, False),
+    ".": (6, True), "|": (7, True), "^": (8, True), "&": (9, True),
+    "<<": (10, True), ">>": (10, True), "+": (11, True), "-": (11, True),
+    "*": (12, True), "/": (12, True), "%": (12, True),
+}
+_NOT_PREC = 3
+
+
+class _Climber:
+    __slots__ = ("b", "items", "i", "n")
+
+    def __init__(self, builder, items):
+        flat = []
+        for it in items:
+            if isinstance(it, _Prefixed):
+                flat.extend(it.items)
+            elif isinstance(it, tuple):
+                flat.extend(it)
+            else:
+                flat.append(it)
+        self.b, self.items, self.i, self.n = builder, flat, 0, len(flat)
+
+    def run(self):
+        e = self.binary(0)
+        if self.i < self.n:                      # pragma: no cover - grammar guarantees
+            self.fail(self.items[self.i])
+        return e
+
+    def fail(self, tok):
+        f, l, c, el, ec = self.b.tp(tok)
+        raise ParseError(f, l, c, f"syntax error, unexpected {_describe(tok)}", el, ec)
+
+    def peek_op(self):
+        if self.i >= self.n:
+            return None
+        t = self.items[self.i]
+        if not isinstance(t, Token):             # pragma: no cover
+            return None
+        if t.type == "MX":
+            return ("mx " + self.items[self.i + 1].value, 2, t)
+        return (t.value, 1, t)
+
+    def binary(self, min_prec):
+        left = self.unary()
+        last_prec = None
+        while True:
+            op = self.peek_op()
+            if op is None:
+                return left
+            word, width, tok = op
+            base = word[3:] if word.startswith("mx ") else word
+            prec, assoc = _BINOPS[base]
+            if prec < min_prec:
+                return left
+            if not assoc and last_prec == prec:
+                self.fail(tok)
+            self.i += width
+            right = self.binary(prec + 1)
+            pos = self.b.join(left, right)
+            if base in ("matches", "fnmatches"):
+                left = A.Match(pos, base, width == 2, left, right)
+            elif base in ("and", "or"):
+                left = A.Binary(pos, base, left, right)
+            else:
+                left = A.Binary(pos, "=" if base == "==" else base, left, right)
+            last_prec = prec
+
+    def unary(self):
+        t = self.items[self.i]
+        self.i += 1
+        if isinstance(t, Token):
+            if t.type == "NOT":
+                e = self.binary(_NOT_PREC + 1)
+                return A.Unary(self.b.join(t, e), "not", e)
+            if t.type in ("MINUS", "PLUS"):
+                e = self.unary()
+                return A.Unary(self.b.join(t, e), t.value, e)
+            self.fail(t)
+        return t
 
 
 def _make_string(pos, parts):
@@ -516,45 +622,160 @@ def _end_of(b, body, default):
 
 
 _LARK: Lark | None = None
-_KEYWORD_TYPES: dict[str, str] = {}
+_BUILDER: "_Builder | None" = None
+_LOCK = threading.Lock()
 
 
 def _lark() -> Lark:
-    global _LARK
+    """The LALR parser, built once; the builder runs inline as the parser reduces."""
+    global _LARK, _BUILDER
     if _LARK is None:
         cache_dir = Path(os.environ.get("MFL_CACHE_DIR", Path.home() / ".cache" / "mfl"))
-        cache: object = True
         try:
             cache_dir.mkdir(parents=True, exist_ok=True)
-            cache = str(cache_dir / "grammar.lark.cache")
+            cache: object = str(cache_dir / "grammar.lark.cache")
         except OSError:
             cache = False
-        kw: dict[str, str] = {}
-        lexer_callbacks = {"NAME": _retype_reserved}
+        builder = _Builder(Mapper("<input>"), [])
+        kwargs = dict(parser="lalr", lexer=_MFLLexer, maybe_placeholders=True,
+                      transformer=_callbacks(builder))
         try:
-            lk = Lark(GRAMMAR.read_text(), parser="lalr", lexer="contextual",
-                      propagate_positions=True, maybe_placeholders=True,
-                      cache=cache, lexer_callbacks=lexer_callbacks)
+            lk = Lark(GRAMMAR.read_text(), cache=cache, **kwargs)
         except (OSError, EOFError, ValueError):
-            lk = Lark(GRAMMAR.read_text(), parser="lalr", lexer="contextual",
-                      propagate_positions=True, maybe_placeholders=True,
-                      lexer_callbacks=lexer_callbacks)
-        for t in lk.terminals:
-            p = t.pattern
-            if p.type == "str" and p.value.isidentifier():
-                kw[p.value] = t.name
-        _KEYWORD_TYPES.update(kw)
-        _LARK = lk
+            lk = Lark(GRAMMAR.read_text(), **kwargs)
+        _LARK, _BUILDER = lk, builder
     return _LARK
 
 
-def _retype_reserved(tok: Token) -> Token:
-    if tok.value in RESERVED:
-        t = _KEYWORD_TYPES.get(tok.value)
-        if t:
-            return Token(t, tok.value, tok.start_pos, tok.line, tok.column,
-                         tok.end_line, tok.end_column, tok.end_pos)
-    return tok
+def _driver() -> _Driver:
+    global _DRIVER
+    if _DRIVER is None:
+        lk = _lark()
+        _DRIVER = _Driver(lk, lk.parser.lexer.lexer.tokenizer)
+    return _DRIVER
+
+
+class _MFLLexer(_LarkLexer):
+    """Lark's hook for our tokenizer (mfl.syntax.lexer.Tokenizer)."""
+
+    def __init__(self, lexer_conf):
+        kinds = {}
+        for t in lexer_conf.terminals:
+            if t.pattern.type == "str":
+                kinds[t.pattern.value] = t.name
+        self.tokenizer = Tokenizer(kinds, RESERVED, Token)
+
+    def lex(self, data, *_):
+        text = getattr(data, "text", data)       # Lark passes the text (or a state)
+        text = getattr(text, "text", text)
+        return self.tokenizer.tokens(text)
+
+
+_BODY_RULES = frozenset({"func_def", "prog_def", "legacy_handler", "if_stmt", "elif_part",
+                         "case_part", "default_part", "loop_stmt", "loop_for", "loop_while",
+                         "loop_step", "try_stmt", "catch_stmt", "when_part"})
+
+
+def _callbacks(builder):
+    """An object whose attributes are Lark callbacks: ``cb(children) -> builder.rule(*children)``.
+
+    Rules that receive statement lists get them as tuples."""
+    class NS:
+        pass
+    ns = NS()
+    for name in dir(builder):
+        if name.startswith("_") or name in ("m", "heredocs", "tp", "join"):
+            continue
+        meth = getattr(builder, name)
+        if not callable(meth):
+            continue
+        if name in _BODY_RULES:
+            def cb(ch, _m=meth):
+                return _m(*[tuple(c) if type(c) is _StmtList else c for c in ch])
+        else:
+            def cb(ch, _m=meth):
+                return _m(*ch)
+        setattr(ns, name, cb)
+    return ns
+
+
+class _Driver:
+    """A lean LALR loop over Lark's own parse table and rule callbacks.
+
+    Same tables, same callbacks as ``Lark.parse``; it only avoids per-token
+    overhead (rule hashing, generic state objects), which is most of the
+    parse time on large scripts."""
+
+    def __init__(self, lk: Lark, tokenizer: Tokenizer):
+        from lark.parsers.lalr_analysis import Shift
+        inner = lk.parser.parser.parser             # frontend -> LALR_Parser -> _Parser
+        table = inner.parse_table
+        callbacks = inner.callbacks
+        self.start = table.start_states["start"]
+        self.end = table.end_states["start"]
+        states = {}
+        for st, acts in table.states.items():
+            d = {}
+            for tok, (action, arg) in acts.items():
+                if action is Shift:
+                    d[tok] = (True, arg)
+                else:
+                    d[tok] = (False, (len(arg.expansion), callbacks[arg], arg.origin.name))
+            states[st] = d
+        self.states = states
+        self.tokenizer = tokenizer
+
+    def parse(self, text: str):
+        states = self.states
+        end_state = self.end
+        state_stack = [self.start]
+        value_stack: list = []
+        tok = None
+        for tok in self.tokenizer.tokens(text):
+            ttype = tok.type
+            while True:
+                try:
+                    is_shift, arg = states[state_stack[-1]][ttype]
+                except KeyError:
+                    raise _Unexpected(tok) from None
+                if is_shift:
+                    state_stack.append(arg)
+                    value_stack.append(tok)
+                    break
+                size, cb, origin = arg
+                if size:
+                    s = value_stack[-size:]
+                    del state_stack[-size:]
+                    del value_stack[-size:]
+                else:
+                    s = []
+                value_stack.append(cb(s))
+                state_stack.append(states[state_stack[-1]][origin][1])
+        end = Token("$END", "", 0, tok.end_line if tok else 1, tok.end_column if tok else 1)
+        while True:
+            try:
+                is_shift, arg = states[state_stack[-1]]["$END"]
+            except KeyError:
+                raise _Unexpected(end) from None
+            size, cb, origin = arg
+            if size:
+                s = value_stack[-size:]
+                del state_stack[-size:]
+                del value_stack[-size:]
+            else:
+                s = []
+            value_stack.append(cb(s))
+            state_stack.append(states[state_stack[-1]][origin][1])
+            if state_stack[-1] == end_state:
+                return value_stack[-1]
+
+
+class _Unexpected(Exception):
+    def __init__(self, tok):
+        self.token = tok
+
+
+_DRIVER: _Driver | None = None
 
 
 def parse(text: str, file: str = "<input>", lines=None) -> A.Program:
@@ -565,21 +786,33 @@ def parse(text: str, file: str = "<input>", lines=None) -> A.Program:
     except LexError as e:
         f, ln = mapper.at(e.line)
         raise ParseError(f, ln, e.col, e.message) from None
-    lk = _lark()
-    try:
-        tree = lk.parse(scanned)
-    except UnexpectedInput as e:
-        raise _convert(e, mapper) from None
-    except LarkError as e:                       # pragma: no cover - defensive
-        raise ParseError(file, 1, 1, f"syntax error ({e.__class__.__name__})") from None
-    builder = _Builder(mapper, docs)
-    try:
-        prog = builder.transform(tree)
-    except VisitError as e:
-        if isinstance(e.orig_exc, ParseError):
-            raise e.orig_exc from None
-        raise
-    return prog
+    drv = _driver()
+    with _LOCK:
+        _BUILDER.m = mapper
+        _BUILDER.heredocs = docs
+        try:
+            return drv.parse(scanned)
+        except ParseError:
+            raise
+        except _Unexpected as e:
+            tok = e.token
+            msg = ("syntax error, unexpected end of file" if tok.type == "$END"
+                   else f"syntax error, unexpected {_describe(tok)}")
+            f, ln = mapper.at(tok.line)
+            _, eln = mapper.at(tok.end_line or tok.line)
+            raise ParseError(f, ln, tok.column, msg, eln,
+                             max((tok.end_column or tok.column + 1) - 1, tok.column)) from None
+        except LexError as e:
+            f, ln = mapper.at(e.line)
+            raise ParseError(f, ln, e.col, e.message) from None
+        except UnexpectedInput as e:
+            raise _convert(e, mapper) from None
+        except VisitError as e:                  # pragma: no cover - defensive
+            if isinstance(e.orig_exc, ParseError):
+                raise e.orig_exc from None
+            raise
+        except LarkError as e:                   # pragma: no cover - defensive
+            raise ParseError(file, 1, 1, f"syntax error ({e.__class__.__name__})") from None
 
 
 def _convert(e: UnexpectedInput, mapper: Mapper) -> ParseError:
