@@ -55,6 +55,9 @@ class Checker:
         self.user_funcs: list[FuncSym] = []
         self.user_vars: list[VarSym] = []
         self.required: dict[str, ModuleInfo] = {}
+        # Recorded for mfl.check.warnings only (no effect on checking):
+        self.scopes: list[tuple[A.Node, Scope]] = []   # (FuncDef|Handler, its Scope)
+        self.var_reads: set[int] = set()                # id() of every VarSym read
         self.ceval = ConstEval(self._const_value)
         self._install_builtins()
 
@@ -302,6 +305,7 @@ class Checker:
         for i, p in enumerate(fd.params):
             sc.vars[p.name] = VarSym(p.name, p.type, p.pos, "param", index=i, optional=p.optional)
         self.scope = sc
+        self.scopes.append((fd, sc))
         self.block(fd.body)
         self.scope = None
 
@@ -318,6 +322,7 @@ class Checker:
                                   NOTE, "redefined-handler"))
         self.handlers[h.name] = h
         self.scope = Scope("handler", h.name)
+        self.scopes.append((h, self.scope))
         self.handler = h.name
         self.block(h.body)
         self.scope = None
@@ -561,6 +566,7 @@ class Checker:
             c = self.lookup_const(e.name)
             if v is not None:
                 v.used = True
+                self.var_reads.add(id(v))
                 return v.type
             if c is not None:
                 c.used = True
@@ -570,6 +576,7 @@ class Checker:
         v = self.lookup_var(e.name)
         if v is not None:
             v.used = True
+            self.var_reads.add(id(v))
             return v.type
         c = self.lookup_const(e.name)
         if c is not None:
