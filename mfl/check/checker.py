@@ -8,6 +8,8 @@ need (the resolved symbols).  Warnings that mailfromd does not give live in
 """
 from __future__ import annotations
 
+import re
+
 from ..builtins import registry as R
 from ..diagnostics import NOTE, Diagnostic, Diagnostics, Span
 from ..syntax import ast as A
@@ -37,6 +39,7 @@ class Scope:
         self.loops: list[str | None] = []
         self.in_catch = 0
         self.variadic = func.variadic if func else None
+        self.restrict: frozenset | None = None    # handlers allowed by the calls made
 
 
 class Checker:
@@ -71,8 +74,16 @@ class Checker:
         for v in R.VARIABLES.values():
             self.vars[v.name] = VarSym(v.name, v.type, None, "builtin")
         for c in R.CONSTANTS.values():
-            self.consts[c.name] = ConstSym(c.name, c.type, c.value, None,
-                                           exception=c.name in R.EXCEPTIONS)
+            if c.name in R.EXCEPTIONS:
+                continue            # exceptions are declared by `require status' (dclex)
+            self.consts[c.name] = ConstSym(c.name, c.type, c.value, None)
+
+    def next_exception_code(self) -> int:
+        """dclex numbers exceptions in declaration order, program-wide, from 0."""
+        holder = self.loader if self.loader is not None else self
+        code = getattr(holder, "exception_counter", 0)
+        holder.exception_counter = code + 1
+        return code
 
     def error(self, pos, msg: str) -> None:
         self.d.error(span(pos), msg)
@@ -82,8 +93,18 @@ class Checker:
 
     # ------------------------------------------------------------ program
     def check_program(self, prog: A.Program) -> None:
-        for item in prog.items:
+        self.next_pos = getattr(prog, "next_token", None)
+        for i, item in enumerate(prog.items):
+            if isinstance(item, A.ModuleDecl) and any(
+                    not isinstance(x, A.Pragma) for x in prog.items[:i]):
+                self.error(item.pos, "misplaced `module'")
             self.top(item)
+
+    def _module_loaded(self, name: str) -> bool:
+        if name in self.required:
+            return True
+        cache = getattr(self.loader, "cache", None) or {}
+        return cache.get(name) is not None
 
     def module_info(self, name: str, file: str) -> ModuleInfo:
         mi = ModuleInfo(name, file)
@@ -110,8 +131,7 @@ class Checker:
 
     def pragma(self, p: A.Pragma) -> None:
         if not p.words:
-            self.error(p.pos, "empty pragma")
-            return
+            return                  # mailfromd accepts a bare "#pragma"
         name = p.words[0]
         if name not in ("regex", "stacksize", "prereq", "dbprop", "greylist",
                         "miltermacros", "provide-callout"):
@@ -122,8 +142,23 @@ class Checker:
             if want is None:
                 self.error(p.pos, f"invalid version number: {p.words[1]}")
             elif want > (8, 15, 0):
-                self.error(p.pos, f"this source file requires mailfromd version {p.words[1]} or later")
+                self.error(p.pos, f"this source file requires mailfromd version {p.words[1]} or later,")
+                self.d.add(Diagnostic(span(p.pos), "but you use version 8.15", NOTE))
+        if name == "stacksize" and len(p.words) > 4:
+            self.error(p.pos, "too many arguments in pragma")
+        if name == "dbprop" and len(p.words) > 2:
+            for w in p.words[2:]:
+                if set(w) <= set("rwx-") and len(w) != 9:
+                    self.error(p.pos, "bad symbolic file mode (near )")
         if name == "regex":
+            depth = getattr(self, "regex_depth", 0)
+            if len(p.words) > 1 and p.words[1] == "push":
+                self.regex_depth = depth + 1
+            elif len(p.words) > 1 and p.words[1] == "pop":
+                if depth == 0:
+                    self.error(p.pos, "nothing to pop")
+                else:
+                    self.regex_depth = depth - 1
             for w in p.words[1:]:
                 if w in ("push", "pop"):
                     continue
@@ -131,7 +166,7 @@ class Checker:
                 if flag not in ("extended", "icase", "newline", "basic"):
                     self.error(p.pos, f"unknown regexp flag: {w}")
         if name == "miltermacros" and len(p.words) > 1 and p.words[1] not in HANDLER_ARGS:
-            self.error(p.pos, f"unknown handler: {p.words[1]}")
+            self.error(p.pos, f"unknown smtp state tag: {p.words[1]}")
 
     def _public(self, quals) -> bool:
         if "static" in quals:
@@ -140,15 +175,24 @@ class Checker:
             return True
         return self.default_public
 
+    def _qualifiers(self, pos, quals) -> None:
+        if "static" in quals and "public" in quals:
+            self.error(pos, "`static' and `public' used together")
+
     def top_VarDecl(self, v: A.VarDecl) -> None:
+        self._qualifiers(v.pos, v.qualifiers)
         if v.init is not None:
             self.expr(v.init)
+            self._global_const(v.init)
         self.declare_global(v.name, v.type, v.name_pos or v.pos, v.qualifiers)
 
     def declare_global(self, name, typ, pos, quals=()) -> VarSym:
+        self._name_free(name, pos, "variable")
         old = self.vars.get(name)
         if old is not None and old.kind != "builtin" and old.type != typ:
-            self.warn(pos, "redeclared", f"Redeclaring `{name}' as different data type")
+            self.error(pos, f"redeclaring `{name}' as different data type")
+            self.d.add(Diagnostic(span(old.pos), "this is the location of the previous definition",
+                                  NOTE))
         c = self.consts.get(name)
         if c is not None and c.pos is not None:
             self.warn(pos, "shadow", f"Variable name `{name}' clashes with a constant name")
@@ -162,13 +206,25 @@ class Checker:
         self.user_vars.append(sym)
         return sym
 
+    def _global_const(self, e) -> None:
+        try:
+            self.ceval.eval(e)
+        except NotConstant as err:
+            self.error(err.pos or e.pos, "initializer element is not constant"
+                       if "numeric" not in err.message else err.message)
+
     def top_Set(self, s: A.Set) -> None:
         t = self.expr(s.value)
+        self._global_const(s.value)
         sym = self.vars.get(s.name)
         if sym is None:
             self.declare_global(s.name, t or STRING, s.name_pos or s.pos)
         else:
             sym.used = True
+            if sym.kind == "global" and t is not None and t != sym.type:
+                self.error(s.name_pos or s.pos, f"redeclaring `{s.name}' as different data type")
+                self.d.add(Diagnostic(span(sym.pos), "this is the location of the previous definition",
+                                      NOTE))
 
     def top_ConstDecl(self, c: A.ConstDecl, prev=None) -> object:
         value = None
@@ -186,7 +242,7 @@ class Checker:
             elif isinstance(prev, int):
                 value = prev + 1
             else:
-                self.error(c.pos, "initializer element is not numeric")
+                self.error(self._after(c), "initializer element is not numeric")
                 value = 0
         typ = STRING if isinstance(value, str) else NUMBER
         self.define_const(c.name, typ, value, c.pos, c.qualifier)
@@ -195,7 +251,9 @@ class Checker:
     def define_const(self, name, typ, value, pos, qualifier=None) -> None:
         old = self.consts.get(name)
         if old is not None and old.pos is not None:
-            self.warn(pos, "redefined", f"constant `{name}' redefined")
+            # mailfromd replaces a constant's name by its value while reading: the
+            # second definition reads "const 1 2", a syntax error
+            self.error(pos, f"constant `{name}' is already defined")
         elif name in self.vars and self.vars[name].kind != "builtin":
             self.warn(pos, "shadow", f"Constant name `{name}' clashes with a variable name")
         pub = self._public((qualifier,) if qualifier else ())
@@ -207,11 +265,20 @@ class Checker:
         for item in e.items:
             prev = self.top_ConstDecl(item, prev)
 
+    def _name_free(self, name, pos, what) -> None:
+        """A name mailfromd's lexer would not read as an identifier (a constant's
+        name reads as its value, a built-in's as a function)."""
+        c = self.lookup_const(name)
+        if c is not None and c.pos is not None:
+            self.error(pos, f"{what} name `{name}' is already a constant")
+        elif what != "function" and name in self.funcs:
+            self.error(pos, f"{what} name `{name}' is already a function")
+
     def top_Dclex(self, d: A.Dclex) -> None:
         if d.name in self.consts and self.consts[d.name].pos is not None:
             self.error(d.pos, f"`{d.name}' redefined")
             return
-        code = 1000 + sum(1 for c in self.consts.values() if c.exception)
+        code = self.next_exception_code()
         self.consts[d.name] = ConstSym(d.name, NUMBER, code, d.pos, self.module,
                                        self.default_public, exception=True)
 
@@ -233,6 +300,9 @@ class Checker:
             return None
         self.required[name] = mi
         for f in mi.funcs.values():
+            old = self.funcs.get(f.name)
+            if old is not None and old is not f and old.builtin is None and old.module != f.module:
+                self.error(pos, f"symbol import conflict: {f.name}")
             self.funcs[f.name] = f
         for v in mi.vars.values():
             self.vars.setdefault(v.name, v)
@@ -262,7 +332,8 @@ class Checker:
                     self._import_one(mi, n, _apply_sexpr(sexpr, n), fi.pos)
             else:
                 if not any(pat in tbl for tbl in (mi.funcs, mi.vars, mi.consts)):
-                    self.error(fi.pos, f"no such symbol in module {fi.module}: {pat}")
+                    self.warn(fi.pos, "import-nothing",
+                              f"module {fi.module} has no public symbol `{pat}'")
                     continue
                 self._import_one(mi, pat, pat, fi.pos)
 
@@ -285,16 +356,25 @@ class Checker:
             self.error(fd.name_pos or fd.pos, f"redefinition of function `{fd.name}'")
         elif old is not None and old.builtin is not None:
             self.error(fd.name_pos or fd.pos, f"redefinition of built-in function `{fd.name}'")
-        if fd.name in HANDLER_ARGS:
-            self.error(fd.name_pos or fd.pos, f"`{fd.name}' is a handler name")
+        self._name_free(fd.name, fd.name_pos or fd.pos, "function")
+        for i, al in enumerate(fd.aliases):
+            if al in self.funcs:
+                where = fd.alias_pos[i] if i < len(fd.alias_pos) else fd.pos
+                self.error(where, f"alias `{al}' is already a function name")
         public = self._public((fd.qualifier,) if fd.qualifier else ())
         params = tuple((p.type, p.name, p.optional) for p in fd.params)
         sym = FuncSym(fd.name, params, fd.variadic, fd.returns, fd.name_pos or fd.pos,
                       self.module, public)
         seen = set()
         for p in fd.params:
+            if not p.name:
+                self.warn(p.pos, "unnamed-parameter", "unnamed formal parameters are deprecated")
+                continue
+            self._name_free(p.name, p.pos, "parameter")
+            if p.name in self.vars and self.vars[p.name].kind == "global":
+                self.warn(p.pos, "shadow", f"parameter `{p.name}' is shadowing a global")
             if p.name in seen:
-                self.error(p.pos, f"duplicate parameter `{p.name}'")
+                self.error(p.pos, f"duplicate parameter: {p.name}")
             seen.add(p.name)
         # a function is visible inside its own body (recursion) and from here on
         self.funcs[fd.name] = sym
@@ -307,11 +387,13 @@ class Checker:
         self.scope = sc
         self.scopes.append((fd, sc))
         self.block(fd.body)
+        if sc.restrict is not None:
+            sym.handlers = frozenset(sc.restrict)
         self.scope = None
 
     def top_Handler(self, h: A.Handler) -> None:
-        if h.name not in HANDLER_ARGS:
-            self.error(h.name_pos or h.pos, f"unknown handler `{h.name}'")
+        if h.name not in HANDLER_ARGS or h.name == "action":
+            self.error(h.name_pos or h.pos, f"unknown smtp state tag: {h.name}")
         if h.legacy:
             self.warn(h.pos, "deprecated",
                       f"this syntax is deprecated; use `prog {h.name}' instead")
@@ -358,10 +440,7 @@ class Checker:
         if v.init is not None:
             self.expr(v.init)
         if v.name in self.scope.vars and self.scope.vars[v.name].kind == "local":
-            old = self.scope.vars[v.name]
-            if old.type != v.type:
-                self.warn(v.name_pos or v.pos, "redeclared",
-                          f"Redeclaring `{v.name}' as different data type")
+            self.error(v.name_pos or v.pos, f"duplicate variable: {v.name}")
         elif v.name in self.scope.vars and self.scope.vars[v.name].kind == "param":
             self.warn(v.name_pos or v.pos, "shadow", f"variable `{v.name}' shadows a parameter")
         self.scope.vars[v.name] = VarSym(v.name, v.type, v.name_pos or v.pos, "local")
@@ -374,11 +453,12 @@ class Checker:
             self.block(s.orelse)
 
     def st_Switch(self, s: A.Switch) -> None:
-        self.expr(s.expr)
-        seen = {}
+        t = self.expr(s.expr)
         for c in s.cases:
             for v in c.values:
                 self.case_value(v)
+                if t == NUMBER and isinstance(v, A.Str) and not _NUMERIC.match(v.value):
+                    self.error(c.pos, f"cannot convert {v.value} to number")
             self.block(c.body)
         if s.default is not None:
             self.block(s.default)
@@ -406,7 +486,10 @@ class Checker:
             if s.label not in self.scope.loops:
                 self.error(s.pos, f"no such loop: {s.label}")
         if not self.scope.loops:
-            self.error(s.pos, f"`{word}' used outside of `loop'")
+            if word == "next":
+                self.error(s.pos, "`next' is used outside `loop'; did you mean `pass'?")
+            else:
+                self.error(s.pos, f"`{word}' used outside of `loop'")
 
     def st_Break(self, s):
         self._loop_ctl(s, "break")
@@ -416,11 +499,8 @@ class Checker:
 
     def st_Return(self, s: A.Return) -> None:
         sc = self.scope
-        if sc.kind == "handler" and not sc.in_catch:
-            if sc.name in SPECIAL_HANDLERS:
-                self.error(s.pos, f"`return' is not allowed in {sc.name} block")
-            elif s.value is not None:
-                self.error(s.pos, "`return' with a value, in a handler")
+        if sc.kind == "handler":
+            self.error(s.pos, "`return' outside of a function")
             if s.value is not None:
                 self.expr(s.value)
             return
@@ -460,7 +540,11 @@ class Checker:
             self.error(e.pos, "exception code must be a constant")
 
     def st_Throw(self, t: A.Throw) -> None:
-        self.exception_ref(t.code)
+        if isinstance(t.code, A.Num):
+            if not any(c.exception and c.value == t.code.value for c in self.consts.values()):
+                self.error(t.code.pos, f"invalid exception number: {t.code.value}")
+        else:
+            self.exception_ref(t.code)
         if t.message is not None:
             self.expr(t.message)
 
@@ -473,6 +557,8 @@ class Checker:
     def st_On(self, o: A.On) -> None:
         if isinstance(o.cond, A.Poll):
             p = o.cond
+            if not self._module_loaded("poll"):
+                self.error(o.pos, "`on poll' used without prior `require poll'")
             if p.email is None:
                 self.error(p.pos, "poll: missing email address")
             for x in (p.email, p.host, p.ehlo, p.mailfrom):
@@ -487,27 +573,33 @@ class Checker:
 
     def st_Action(self, a: A.Action) -> None:
         sc = self.scope
-        if sc.kind == "handler" and sc.name in SPECIAL_HANDLERS and not sc.in_catch:
+        if sc.kind == "handler" and sc.name in ("begin", "end") and not sc.in_catch:
             self.error(a.pos, f"Sendmail action is not allowed in {sc.name} block")
+        if a.kind in ("accept", "continue", "discard"):
+            if a.code is not None or a.xcode is not None or a.message is not None:
+                self.warn(self._after(a.message or a.xcode or a.code), "ignored-args",
+                          f"arguments are ignored for {a.kind}")
+            return
         if a.functional:
             for x in (a.code, a.xcode, a.message):
                 if x is not None:
                     self.expr(x)
             return
+        want = "5" if a.kind == "reject" else "4"
         if a.code is not None:
             code = a.code.value
-            want = "5" if a.kind == "reject" else "4"
-            if not code.startswith(want):
-                self.error(a.code.pos, f"reply code does not match the action: {code}")
-        if a.xcode is not None and a.code is not None:
-            if a.xcode.value[0] != a.code.value[0]:
-                self.error(a.xcode.pos, "extended reply code does not match the reply code")
+            if len(code) != 3 or not code.isdigit():
+                self.error(a.code.pos, "invalid SMTP reply code")
+            elif not code.startswith(want):
+                self.error(a.pos, f"{a.kind} code should be {want}xx")
+        if a.xcode is not None and not a.xcode.value.startswith(want + "."):
+            self.error(a.pos, f"{a.kind} extended code should be {want}.x.x")
         if a.message is not None:
             self.expr(a.message)
 
     def st_HeaderAction(self, h: A.HeaderAction) -> None:
         sc = self.scope
-        if sc.kind == "handler" and sc.name in ("end", "startup", "shutdown"):
+        if sc.kind == "handler" and sc.name == "end":
             self.error(h.pos, f"header action is not allowed in {sc.name} block")
         if h.value is not None:
             self.expr(h.value)
@@ -571,7 +663,7 @@ class Checker:
             if c is not None:
                 c.used = True
                 return c.type
-            self.error(e.pos, f"undefined variable `{e.name}'")
+            self.error(e.pos, f"variable {e.name} is not defined")
             return STRING
         v = self.lookup_var(e.name)
         if v is not None:
@@ -592,8 +684,6 @@ class Checker:
         sc = self.scope
         if sc is None:
             self.error(e.pos, "Sendmail macro used outside of a handler or function")
-        elif sc.kind == "handler" and sc.name in ("startup", "shutdown"):
-            self.error(e.pos, f"Sendmail macros cannot be used in {sc.name} block")
         return STRING
 
     def ex_Arg(self, e: A.Arg):
@@ -603,8 +693,8 @@ class Checker:
             return STRING
         if e.paren:
             self.expr(e.index)
-            if sc.kind == "func" and not sc.variadic:
-                self.error(e.pos, "$(n) used in a function that is not variadic")
+            if not sc.variadic:
+                self.error(e.pos, "$(expr) is allowed only in a function with variable number of arguments")
             return sc.variadic or STRING
         n = e.index.value
         if sc.in_catch:
@@ -637,12 +727,13 @@ class Checker:
 
     def ex_VarArgs(self, e: A.VarArgs):
         if self.scope is None or not self.scope.variadic:
-            self.error(e.pos, "$@ used in a function that is not variadic")
+            self.error(e.pos, "$@ is allowed only in variadic functions")
         if e.shift is not None:
             self.expr(e.shift)
         return STRING
 
     def ex_VaPtr(self, e):
+        self.expr(e.expr)
         return NUMBER
 
     def ex_Cast(self, e: A.Cast):
@@ -651,15 +742,31 @@ class Checker:
             self.error(e.pos, "unspecified value not ignored as it should be")
         return e.type
 
+    def _after(self, node):
+        """Where mailfromd reports a conversion error: its parser's next token."""
+        nt = getattr(self, "next_pos", None)
+        return nt(node.pos) if nt else node.pos
+
+    def _numeric_literal(self, e, where) -> None:
+        if isinstance(e, A.Str) and not _NUMERIC.match(e.value):
+            self.error(self._after(where), "cannot convert literal to number")
+
     def ex_Unary(self, e: A.Unary):
         self.value(e.operand)
+        if e.op != "not":
+            self._numeric_literal(e.operand, e)
         return NUMBER
 
     def ex_Binary(self, e: A.Binary):
-        lt = self.value(e.left)
+        self.value(e.left)
         self.value(e.right)
         if e.op == ".":
             return STRING
+        if e.op in _ARITH:
+            self._numeric_literal(e.left, e)
+            self._numeric_literal(e.right, e)
+            if e.op in ("/", "%") and isinstance(e.right, A.Num) and e.right.value == 0:
+                self.error(e.pos, "division by zero")
         return NUMBER
 
     def ex_Match(self, e: A.Match):
@@ -676,9 +783,12 @@ class Checker:
 
     def ex_Call(self, e: A.Call, value_needed: bool = True):
         f = self.funcs.get(e.name)
+        if f is None and e.name == "void" and len(e.args) == 1:
+            self.expr(e.args[0], value_needed=False)      # void(expr): discard the value
+            if value_needed:
+                self.error(e.pos, "void(...) cannot be used as a value")
+            return STRING
         if f is None:
-            if e.name in ("string", "number", "void"):
-                pass
             for a in e.args:
                 self.expr(a)
             self.error(e.pos, f"undefined function `{e.name}'")
@@ -686,10 +796,16 @@ class Checker:
         f.used = True
         nargs = len(e.args)
         spread = bool(e.args) and isinstance(e.args[-1], A.VarArgs)
-        for a in e.args:
-            if isinstance(a, A.VarArgs) and a is not e.args[-1]:
-                self.error(a.pos, "$@ must be the last argument")
-            self.value(a) if not isinstance(a, A.VarArgs) else self.expr(a)
+        for i, a in enumerate(e.args):
+            if isinstance(a, A.VarArgs):
+                if a is not e.args[-1]:
+                    self.error(a.pos, "$@ must be the last argument")
+                self.expr(a)
+                continue
+            self.value(a)
+            ptype = f.params[i][0] if i < len(f.params) else f.variadic
+            if ptype == NUMBER:
+                self._numeric_literal(a, a)
         if spread:
             if not f.variadic:
                 self.error(e.pos, f"`{e.name}' is not variadic: $@ cannot be passed to it")
@@ -701,15 +817,23 @@ class Checker:
                 self.error(e.pos, f"too few arguments in call to `{e.name}'")
             elif f.max_args is not None and nargs > f.max_args:
                 self.error(e.pos, f"too many arguments in call to `{e.name}'")
-        if f.handlers is not None:
-            h = self.scope.name if self.scope and self.scope.kind == "handler" else None
-            if h is not None and h not in f.handlers:
-                self.error(e.pos, f"built-in function `{e.name}' cannot be used in prog `{h}'")
+        if f.handlers is not None and self.scope is not None:
+            sc = self.scope
+            if sc.kind == "handler":
+                if sc.name not in f.handlers:
+                    what = "built-in function" if f.builtin is not None else "function"
+                    self.error(e.pos, f"{what} `{e.name}' cannot be used in prog `{sc.name}'")
+            else:
+                sc.restrict = f.handlers if sc.restrict is None else sc.restrict & f.handlers
         if value_needed and f.returns is None:
             self.error(e.pos, "unspecified value not ignored as it should be")
         if not value_needed and f.returns is not None and f.builtin is None:
             pass
         return f.returns
+
+
+_ARITH = frozenset({"+", "-", "*", "/", "%", "<<", ">>", "&", "|", "^"})
+_NUMERIC = re.compile(r"\s*[-+]?(?:0[xX][0-9a-fA-F]+|[0-9]+)\s*\Z")
 
 
 def _version_tuple(s: str):

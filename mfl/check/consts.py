@@ -52,6 +52,8 @@ class ConstEval:
                 return -_num(v, e.pos)
             if e.op == "+":
                 return _num(v, e.pos)
+            if e.op == "~":
+                return ~_num(v, e.pos)
             return int(not _num(v, e.pos))
         if isinstance(e, A.Cast):
             v = self.eval(e.expr)

@@ -211,7 +211,9 @@ def unused_parameter(lint: Lint) -> None:
     for node, sc in getattr(chk, "scopes", []):
         if not isinstance(node, A.FuncDef) or not lint.in_main_file(node.pos):
             continue
-        named = {n.name for n in A.walk(node) if isinstance(n, (A.Ordinal, A.VaPtr))}
+        named = {n.name for n in A.walk(node) if isinstance(n, A.Ordinal)}
+        named |= {n.expr.name for n in A.walk(node)
+                  if isinstance(n, A.VaPtr) and isinstance(n.expr, A.Var)}
         for p in node.params:
             v = sc.vars.get(p.name)
             if v is None or v.kind != "param" or id(v) in reads:

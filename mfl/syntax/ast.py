@@ -85,7 +85,7 @@ class VarArgs(Node):
 
 @dataclass(frozen=True, slots=True, repr=False, eq=False)
 class VaPtr(Node):
-    name: str
+    expr: "Expr"
 
 
 @dataclass(frozen=True, slots=True, repr=False, eq=False)
@@ -103,7 +103,7 @@ class Cast(Node):
 
 @dataclass(frozen=True, slots=True, repr=False, eq=False)
 class Unary(Node):
-    op: str              # "-" | "not" | "+"
+    op: str              # "-" | "not" | "+" | "~"
     operand: "Expr"
 
 
@@ -278,6 +278,7 @@ class FuncDef(Node):
     body: tuple
     qualifier: Optional[str] = None
     name_pos: Pos = None
+    alias_pos: tuple = ()
 
 
 @dataclass(frozen=True, slots=True, repr=False, eq=False)
@@ -329,13 +330,16 @@ class FromImport(Node):
 class Program(Node):
     items: tuple
     file: str = ""
+    # next_token(pos) -> pos of the first token after ``pos`` (for diagnostics that
+    # mailfromd reports at its parser's lookahead token); set by the parser
+    next_token: object = None
 
 
 # ----------------------------------------------------------------- helpers
 def children(node: Node):
     """Yield the direct child nodes of ``node`` (through tuples)."""
     for f in fields(node):
-        if f.name == "pos" or f.name.endswith("_pos"):
+        if f.name == "pos" or f.name.endswith("_pos") or f.name == "next_token":
             continue
         yield from _nodes_in(getattr(node, f.name))
 
@@ -370,7 +374,7 @@ def _dump(v, ind, out, label):
         scalars = []
         subs = []
         for f in fields(v):
-            if f.name == "pos" or f.name.endswith("_pos"):
+            if f.name == "pos" or f.name.endswith("_pos") or f.name == "next_token":
                 continue
             x = getattr(v, f.name)
             if isinstance(x, Node) or (isinstance(x, tuple) and any(

@@ -40,7 +40,7 @@ def prescan(text: str) -> tuple[str, list[HereDoc]]:
     Bodies are replaced by empty lines so that line numbers do not move; the
     ``<<WORD`` token becomes ``\x01N\x01`` padded to its width.
     """
-    if "<<" not in text and "bye" not in text:
+    if "<<" not in text:
         return text, []
     out: list[str] = []
     docs: list[HereDoc] = []
@@ -63,7 +63,7 @@ def prescan(text: str) -> tuple[str, list[HereDoc]]:
                     body: list[str] = []
                     while True:
                         if i >= n:
-                            raise LexError(ln, col, f"unterminated here-document (missing `{word}')")
+                            raise LexError(ln, col, "end of file in string")
                         k = text.find("\n", i)
                         raw = text[i:] if k < 0 else text[i:k]
                         i = n if k < 0 else k + 1
@@ -74,7 +74,7 @@ def prescan(text: str) -> tuple[str, list[HereDoc]]:
                             t = t.lstrip("\t")
                         elif flags:
                             t = t.lstrip(" \t")
-                        if t.rstrip(" \t") == word:
+                        if t == word:          # trailing blanks: not the end (as mailfromd)
                             break
                         body.append(t + "\n")
                     docs[idx] = HereDoc("".join(body), quoted, ln, col)
@@ -89,13 +89,6 @@ def prescan(text: str) -> tuple[str, list[HereDoc]]:
             at_line_start = True
             continue
         if state == 0:
-            if at_line_start and c not in " \t":
-                at_line_start = False
-                m = _BYE.match(text, i)
-                if m and text.startswith("bye", i) and (m.end() == n or text[m.end()] == "\n"):
-                    out.append(text[seg:i])
-                    seg = n
-                    break
             if c == '"':
                 state = 1
             elif c == "'":
@@ -141,7 +134,7 @@ def prescan(text: str) -> tuple[str, list[HereDoc]]:
     out.append(text[seg:])
     if pending:
         idx, quoted, word, flags, ln, col = pending[0]
-        raise LexError(ln, col, f"unterminated here-document (missing `{word}')")
+        raise LexError(ln, col, "end of file in string")
     return "".join(out), docs
 
 
@@ -262,10 +255,12 @@ _TOKEN_RE = re.compile(r"""
 |(?P<DOLLAR_LPAR>\$\()
 |(?P<ORDINAL>@[A-Za-z_][A-Za-z0-9_]*)
 |(?P<BACKREF>\\[0-9]+)
-|(?P<PUNCT>\.\.\.|==|!=|<=|>=|<<|>>|[=<>+\-*/%.|^&(),;:])
+|(?P<PUNCT>\.\.\.|==|!=|<=|>=|<<|>>|[=<>+\-*/%.|^&(),;:~])
 """, re.X)
 
 _MX_FOLLOW = re.compile(r"[ \t\r\n]+(?:fn)?matches\b")
+_PAREN_FOLLOW = re.compile(r"[ \t\r\n]*\(")
+_DO_FOLLOW = re.compile(r"[ \t\r\n]*do\b")
 
 
 class Tokenizer:
@@ -315,7 +310,13 @@ class Tokenizer:
                     continue
             if kind == "NAME":
                 if val in reserved:
-                    kind = kinds.get(val, "NAME")
+                    kind = kinds.get(val) or val.upper()     # e.g. "bye": never accepted
+                    if (val == "string" or val == "number") and _PAREN_FOLLOW.match(text, end):
+                        kind = "CASTTYPE"
+                elif val == "begin" or val == "end":
+                    # handler names only after "prog" or in the old "begin do" form
+                    if prev == "PROG" or _DO_FOLLOW.match(text, end):
+                        kind = kinds[val]
                 elif val == "mx":
                     if _MX_FOLLOW.match(text, end):
                         kind = "MX"
@@ -327,7 +328,7 @@ class Tokenizer:
             elif kind == "PUNCT":
                 kind = kinds[val]
             elif kind == "NUMBER":
-                if (prev == "REJECT" or prev == "TEMPFAIL") and len(val) == 3 and val.isdigit():
+                if prev == "REJECT" or prev == "TEMPFAIL":
                     kind = "CODE"
             if kind == "ON":
                 in_on = True

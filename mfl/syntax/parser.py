@@ -8,6 +8,7 @@ per process.
 """
 from __future__ import annotations
 
+import dataclasses
 import os
 import threading
 from pathlib import Path
@@ -25,8 +26,8 @@ GRAMMAR = Path(__file__).with_name("mfl.lark")
 
 # Reserved words: never identifiers (mailfromd's lexer never returns them as names).
 RESERVED = frozenset("""
-accept add and alias begin break bye case catch const continue default delete discard
-do done echo end elif else fi fnmatches for from func if import loop matches module next
+accept add and alias break bye case catch const continue default delete discard
+do done echo elif else fi fnmatches for from func if import loop matches module next
 not number on or pass precious prog public reject replace return returns require set
 static string switch tempfail throw try vaptr when while dclex
 """.split())
@@ -104,9 +105,9 @@ class _Builder:
         return (pa[0], pa[1], pa[2], pb[3], pb[4])
 
     # --- top level
-    def toplist(self, lst=None, item=None):
-        if lst is None:
-            return []
+    def toplist(self, lst, item=None):
+        if item is None:
+            return [lst]
         lst.append(item)
         return lst
 
@@ -157,11 +158,12 @@ class _Builder:
         *opts, body = rest
         plist, variadic = params if params else ((), None)
         aliases = tuple(o[1] for o in opts if o[0] == "alias")
+        alias_pos = tuple(o[2] for o in opts if o[0] == "alias")
         rets = [o[1] for o in opts if o[0] == "returns"]
         pos = self.join(qual or kw, name)
         pos = pos[:3] + _end_of(self, body, pos)
         return A.FuncDef(pos, name.value, plist, variadic, rets[-1] if rets else None,
-                         aliases, body, qual.value if qual else None, self.tp(name))
+                         aliases, body, qual.value if qual else None, self.tp(name), alias_pos)
 
     def params(self, *items):
         plist = []
@@ -178,17 +180,23 @@ class _Builder:
                 variadic = it[1]
                 continue
             typ, name = it[1], it[2]
-            plist.append(A.Param(self.join(typ, name), typ.value, name.value, optional))
+            if name is None:
+                plist.append(A.Param(self.tp(typ), typ.value, "", optional))
+            else:
+                plist.append(A.Param(self.join(typ, name), typ.value, name.value, optional))
         return tuple(plist), variadic
 
     def param(self, typ, name):
         return ("param", typ, name)
 
+    def unnamed_param(self, typ):
+        return ("param", typ, None)
+
     def vararg(self, typ, ell):
         return ("vararg", typ.value if typ else "string")
 
     def alias(self, name):
-        return ("alias", name.value)
+        return ("alias", name.value, self.tp(name))
 
     def returns(self, typ):
         return ("returns", typ.value)
@@ -227,14 +235,8 @@ class _Builder:
         return A.ModuleDecl(self.tp(mod[1]), mod[0], iface.value if iface else None)
 
     # --- statements
-    def stmts(self, lst=None, item=None):
+    def stmts(self, a, b=None):
         """Statement lists grow left-recursively: one reduction per statement."""
-        if lst is None:
-            return _StmtList()
-        lst.append(item)
-        return lst
-
-    def stmts1(self, a, b=None):
         if b is None:
             lst = _StmtList()
             lst.append(a)
@@ -253,15 +255,19 @@ class _Builder:
     def elif_part(self, cond, body):
         return (cond, body)
 
-    def switch_stmt(self, kw, expr, *rest):
-        *cases, default = rest
-        return A.Switch(self.join(kw, expr), expr, tuple(cases), default)
+    def switch_stmt(self, kw, expr, *parts):
+        cases = tuple(p for p in parts if isinstance(p, A.Case))
+        defaults = [p for p in parts if not isinstance(p, A.Case)]
+        if len(defaults) > 1:
+            f, l, c, el, ec = self.tp(defaults[1][0])
+            raise ParseError(f, l, c, "duplicate default statement", el, ec)
+        return A.Switch(self.join(kw, expr), expr, cases, defaults[0][1] if defaults else None)
 
     def case_part(self, kw, values, body):
         return A.Case(self.tp(kw), values, body)
 
-    def default_part(self, body):
-        return body
+    def default_part(self, kw, body):
+        return (kw, body)
 
     def case_values(self, *vals):
         return tuple(vals)
@@ -344,7 +350,9 @@ class _Builder:
     def poll_as(self, e):
         return ("as", e)
 
-    def simple_action(self, kw):
+    def simple_action(self, kw, lit=None):
+        if lit is not None:
+            return A.Action(self.tp(kw), kw.value, *lit, False)
         return A.Action(self.tp(kw), kw.value)
 
     def reply_action(self, kw, lit):
@@ -368,7 +376,10 @@ class _Builder:
         return (code, xcode, msg)
 
     def reply_func(self, kw, *args):
-        args = list(args) + [None] * 3
+        if len(args) != 3:
+            f, l, c, el, ec = self.tp(kw)
+            raise ParseError(f, l, c, "syntax error, unexpected ')', expecting ','", el, ec)
+        args = list(args)
         return A.Action(self.tp(kw), kw.value, args[0], args[1], args[2], True)
 
     def xcode(self, t):
@@ -422,11 +433,14 @@ class _Builder:
     def cast(self, typ, e):
         return A.Cast(self.join(typ, e), typ.value, e)
 
-    def vaptr(self, name):
-        return A.VaPtr(self.tp(name), name.value)
+    def vaptr(self, e):
+        return A.VaPtr(e.pos, e)
 
     def call(self, name, args):
         args = args or ()
+        if len(args) == 1 and isinstance(args[0], A.VarArgs):
+            f, l, c, el, ec = args[0].pos           # mailfromd 8.15 rejects f($@)
+            raise ParseError(f, l, c, "syntax error, unexpected $@", el, ec)
         pos = self.tp(name)
         return A.Call(pos, name.value, tuple(args), pos)
 
@@ -555,7 +569,7 @@ class _Climber:
             if t.type == "NOT":
                 e = self.binary(_NOT_PREC + 1)
                 return A.Unary(self.b.join(t, e), "not", e)
-            if t.type in ("MINUS", "PLUS"):
+            if t.type in ("MINUS", "PLUS", "TILDE"):
                 e = self.unary()
                 return A.Unary(self.b.join(t, e), t.value, e)
             self.fail(t)
@@ -751,7 +765,10 @@ class _Driver:
                     s = []
                 value_stack.append(cb(s))
                 state_stack.append(states[state_stack[-1]][origin][1])
-        end = Token("$END", "", 0, tok.end_line if tok else 1, tok.end_column if tok else 1)
+        body = text.rstrip()
+        eline = body.count("\n") + 1
+        ecol = len(body) - (body.rfind("\n") + 1)
+        end = Token("$END", "", len(body), eline, max(ecol, 1), eline, max(ecol, 1) + 1)
         while True:
             try:
                 is_shift, arg = states[state_stack[-1]]["$END"]
@@ -791,7 +808,7 @@ def parse(text: str, file: str = "<input>", lines=None) -> A.Program:
         _BUILDER.m = mapper
         _BUILDER.heredocs = docs
         try:
-            return drv.parse(scanned)
+            prog = drv.parse(scanned)
         except ParseError:
             raise
         except _Unexpected as e:
@@ -813,6 +830,30 @@ def parse(text: str, file: str = "<input>", lines=None) -> A.Program:
             raise
         except LarkError as e:                   # pragma: no cover - defensive
             raise ParseError(file, 1, 1, f"syntax error ({e.__class__.__name__})") from None
+    return dataclasses.replace(prog, next_token=_NextToken(drv.tokenizer, scanned, mapper))
+
+
+class _NextToken:
+    """Finds the token after a position, on demand (only when a diagnostic needs it)."""
+
+    def __init__(self, tokenizer, text, mapper):
+        self.tokenizer, self.text, self.mapper = tokenizer, text, mapper
+        self.toks = None
+
+    def __call__(self, pos):
+        if self.toks is None:
+            try:
+                self.toks = [(t.line, t.column, t.end_line, t.end_column)
+                             for t in self.tokenizer.tokens(self.text)]
+            except LexError:
+                self.toks = []
+        f, _, _, eline, ecol = pos
+        at = self.mapper.at
+        for line, col, el, ec in self.toks:
+            tf, tl = at(line)
+            if tf == f and (tl, col) > (eline, ecol):
+                return (tf, tl, col, at(el)[1], max(ec - 1, col))
+        return pos
 
 
 def _convert(e: UnexpectedInput, mapper: Mapper) -> ParseError:
