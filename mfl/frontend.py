@@ -70,8 +70,28 @@ def _parse(path: str, opts: Options, diags: Diagnostics, at: Span | None = None,
     try:
         return parse(src, path, lines)
     except ParseError as e:
+        _report_before_syntax_error(e, path, opts, diags)
         diags.error(Span(e.file, e.line, e.col, e.end_line, e.end_col), e.message)
         return None
+
+
+def _report_before_syntax_error(e: ParseError, path: str, opts: Options,
+                                diags: Diagnostics) -> None:
+    """mailfromd checks each definition as its parser completes it, so the semantic
+    errors before a syntax error are reported too: check what was completed."""
+    partial = e.partial_program()
+    if partial is None or not partial.items:
+        return
+    sub = Diagnostics()
+    unit = Unit(path, partial, sub, None)
+    try:
+        Checker(sub, ModuleLoader(opts, Diagnostics(), unit)).check_program(partial)
+    except Exception:                    # best effort: never worse than the syntax error
+        return
+    for d in sub.items:
+        s = d.span
+        if s.file == e.file and (s.line, s.col) < (e.line, e.col) and d.severity != "note":
+            diags.add(d)
 
 
 class ModuleLoader:

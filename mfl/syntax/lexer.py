@@ -146,8 +146,9 @@ _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 def decode_string(s: str, *, escapes: bool = True) -> list:
     """Split a double-quoted string body into pieces.
 
-    Returns a list of ``str`` (literal text) and tuples ``("macro", name)``,
-    ``("var", name)``, ``("arg", n)``, ``("backref", n)``, ``("nargs",)``.
+    Returns a list of ``str`` (literal text) and tuples ``(kind, value, offset)``
+    with kind ``macro``, ``var``, ``arg``, ``backref`` or ``nargs`` and the
+    offset of the reference in ``s``.
     """
     parts: list = []
     buf: list[str] = []
@@ -175,7 +176,7 @@ def decode_string(s: str, *, escapes: bool = True) -> list:
             if d.isdigit():
                 m = re.match(r"[0-9]+", s[i + 1:])
                 flush()
-                parts.append(("backref", int(m.group())))
+                parts.append(("backref", int(m.group()), i))
                 i += 1 + m.end()
                 continue
             buf.append(_ESCAPES.get(d, d))
@@ -187,24 +188,24 @@ def decode_string(s: str, *, escapes: bool = True) -> list:
                 k = s.find("}", i + 2)
                 if k > 0 and _NAME.fullmatch(s[i + 2:k]):
                     flush()
-                    parts.append(("macro", s[i + 2:k]))
+                    parts.append(("macro", s[i + 2:k], i))
                     i = k + 1
                     continue
             elif d.isdigit():
                 flush()
-                parts.append(("arg", int(d)))
+                parts.append(("arg", int(d), i))
                 i += 2
                 continue
             elif d == "#":
                 flush()
-                parts.append(("nargs",))
+                parts.append(("nargs", None, i))
                 i += 2
                 continue
             else:
                 m = _NAME.match(s, i + 1)
                 if m:
                     flush()
-                    parts.append(("macro", m.group()))
+                    parts.append(("macro", m.group(), i))
                     i = m.end()
                     continue
         if c == "%" and i + 1 < n:
@@ -213,14 +214,14 @@ def decode_string(s: str, *, escapes: bool = True) -> list:
                 k = s.find("}", i + 2)
                 if k > 0 and _NAME.fullmatch(s[i + 2:k]):
                     flush()
-                    parts.append(("var", s[i + 2:k]))
+                    parts.append(("var", s[i + 2:k], i))
                     i = k + 1
                     continue
             else:
                 m = _NAME.match(s, i + 1)
                 if m:
                     flush()
-                    parts.append(("var", m.group()))
+                    parts.append(("var", m.group(), i))
                     i = m.end()
                     continue
         buf.append(c)

@@ -40,6 +40,17 @@ class ParseError(Exception):
         self.file, self.line, self.col, self.message = file, line, col, message
         self.end_line = end_line if end_line is not None else line
         self.end_col = end_col if end_col is not None else col
+        self.stack = None            # parser value stack at the error (for partial_program)
+
+    def partial_program(self):
+        """The definitions and statements completed before the error, as a Program
+        (mailfromd reports their semantic errors before the syntax error)."""
+        if not self.stack:
+            return None
+        try:
+            return _partial_program(self.stack, self.file)
+        except Exception:            # best effort only
+            return None
 
 
 _TOKEN_WORDS = {
@@ -464,18 +475,33 @@ class _Builder:
         pos = self.join(toks[0], toks[-1])
         parts: list = []
         for t in toks:
-            tp = self.tp(t)
             if t.type == "SQSTRING":
                 parts.append(t.value[1:-1])
             elif t.type == "STRING":
-                parts.extend(decode_string(t.value[1:-1]))
+                body = t.value[1:-1]
+                self._locate_refs(parts, decode_string(body), body, t.line, t.column + 1)
             else:
                 doc = self.heredocs[int(t.value.strip("\x01"))]
                 if doc.quoted:
                     parts.append(doc.body)
                 else:
-                    parts.extend(decode_string(doc.body))
+                    self._locate_refs(parts, decode_string(doc.body), doc.body, doc.line + 1, 1)
         return _make_string(pos, parts)
+
+    def _locate_refs(self, out, parts, body, line, col):
+        """Give each reference in a string its own position (strings span lines)."""
+        for p in parts:
+            if isinstance(p, str):
+                out.append(p)
+                continue
+            kind, value, off = p
+            nl = body.count("\n", 0, off)
+            if nl:
+                rline, rcol = line + nl, off - body.rfind("\n", 0, off)
+            else:
+                rline, rcol = line, col + off
+            f, ln = self.m.at(rline)
+            out.append((kind, value, (f, ln, rcol, ln, rcol + len(str(value or "")))))
 
 
 class _Prefixed:
@@ -591,16 +617,18 @@ def _make_string(pos, parts):
     for p in merged:
         if isinstance(p, str):
             nodes.append(A.Str(pos, p))
-        elif p[0] == "macro":
-            nodes.append(A.Macro(pos, p[1]))
-        elif p[0] == "var":
-            nodes.append(A.Var(pos, p[1], True))
-        elif p[0] == "arg":
-            nodes.append(A.Arg(pos, A.Num(pos, p[1])))
-        elif p[0] == "backref":
-            nodes.append(A.BackRef(pos, p[1]))
-        elif p[0] == "nargs":
-            nodes.append(A.ArgCount(pos))
+            continue
+        kind, value, ppos = p
+        if kind == "macro":
+            nodes.append(A.Macro(ppos, value))
+        elif kind == "var":
+            nodes.append(A.Var(ppos, value, True))
+        elif kind == "arg":
+            nodes.append(A.Arg(ppos, A.Num(ppos, value)))
+        elif kind == "backref":
+            nodes.append(A.BackRef(ppos, value))
+        elif kind == "nargs":
+            nodes.append(A.ArgCount(ppos))
     return A.Interp(pos, tuple(nodes))
 
 
@@ -740,10 +768,17 @@ class _Driver:
         self.tokenizer = tokenizer
 
     def parse(self, text: str):
+        stack: list = []
+        try:
+            return self._parse(text, stack)
+        except (_Unexpected, ParseError, LexError) as e:
+            e.mfl_stack = stack          # what was reduced before the error
+            raise
+
+    def _parse(self, text: str, value_stack: list):
         states = self.states
         end_state = self.end
         state_stack = [self.start]
-        value_stack: list = []
         tok = None
         for tok in self.tokenizer.tokens(text):
             ttype = tok.type
@@ -809,19 +844,24 @@ def parse(text: str, file: str = "<input>", lines=None) -> A.Program:
         _BUILDER.heredocs = docs
         try:
             prog = drv.parse(scanned)
-        except ParseError:
-            raise
         except _Unexpected as e:
             tok = e.token
             msg = ("syntax error, unexpected end of file" if tok.type == "$END"
                    else f"syntax error, unexpected {_describe(tok)}")
             f, ln = mapper.at(tok.line)
             _, eln = mapper.at(tok.end_line or tok.line)
-            raise ParseError(f, ln, tok.column, msg, eln,
-                             max((tok.end_column or tok.column + 1) - 1, tok.column)) from None
+            err = ParseError(f, ln, tok.column, msg, eln,
+                             max((tok.end_column or tok.column + 1) - 1, tok.column))
+            err.stack = getattr(e, "mfl_stack", None)
+            raise err from None
+        except ParseError as e:
+            e.stack = getattr(e, "mfl_stack", None)
+            raise
         except LexError as e:
             f, ln = mapper.at(e.line)
-            raise ParseError(f, ln, e.col, e.message) from None
+            err = ParseError(f, ln, e.col, e.message)
+            err.stack = getattr(e, "mfl_stack", None)
+            raise err from None
         except UnexpectedInput as e:
             raise _convert(e, mapper) from None
         except VisitError as e:                  # pragma: no cover - defensive
@@ -831,6 +871,68 @@ def parse(text: str, file: str = "<input>", lines=None) -> A.Program:
         except LarkError as e:                   # pragma: no cover - defensive
             raise ParseError(file, 1, 1, f"syntax error ({e.__class__.__name__})") from None
     return dataclasses.replace(prog, next_token=_NextToken(drv.tokenizer, scanned, mapper))
+
+
+def _partial_program(stack: list, file: str) -> A.Program:
+    """Rebuild what the parser had completed when it stopped: finished top-level
+    items, and the statements of an unfinished handler or function (inside an
+    unfinished loop, the statements after ``loop`` are kept inside a loop)."""
+    items: list = []
+    i, n = 0, len(stack)
+    while i < n:
+        v = stack[i]
+        if isinstance(v, list) and not isinstance(v, _StmtList):
+            items.extend(x for x in v if isinstance(x, A.Node))
+        elif isinstance(v, Token) and v.type in ("PROG", "FUNC"):
+            head, body = _partial_body(stack[i + 1:])
+            if v.type == "PROG" and head:
+                name = head[0]
+                items.append(A.Handler(_tokpos(v, file), getattr(name, "value", "?"), body))
+            elif v.type == "FUNC" and head and isinstance(head[0], Token):
+                params, variadic, returns = (), None, None
+                for h in head[1:]:
+                    if isinstance(h, tuple) and len(h) == 2 and isinstance(h[0], tuple):
+                        params, variadic = h
+                    elif isinstance(h, tuple) and h and h[0] == "returns":
+                        returns = h[1]
+                items.append(A.FuncDef(_tokpos(v, file), head[0].value, params, variadic,
+                                       returns, (), body))
+            break
+        i += 1
+    return A.Program((file, 1, 1, 1, 1), tuple(items), file)
+
+
+def _partial_body(rest: list):
+    """Split the stack after PROG/FUNC into (header values, statements)."""
+    head: list = []
+    k = 0
+    while k < len(rest) and not (isinstance(rest[k], Token) and rest[k].type == "DO"):
+        v = rest[k]
+        if hasattr(v, "data") and hasattr(v, "children"):     # a Lark helper-rule tree
+            head.extend(v.children)
+        else:
+            head.append(v)
+        k += 1
+    return head, _flatten(rest[k + 1:])
+
+
+def _flatten(vals: list) -> tuple:
+    out: list = []
+    for j, v in enumerate(vals):
+        if isinstance(v, _StmtList):
+            out.extend(v)
+        elif isinstance(v, A.Node) and not isinstance(v, (A.Expr.__args__)):
+            out.append(v)
+        elif isinstance(v, Token) and v.type == "LOOP":
+            inner = _flatten(vals[j + 1:])
+            out.append(A.Loop(v and (None, v.line, v.column, v.line, v.column), None, (), None,
+                              (), inner, None))
+            break
+    return tuple(out)
+
+
+def _tokpos(t: Token, file: str) -> tuple:
+    return (file, t.line, t.column, t.end_line or t.line, (t.end_column or t.column + 1) - 1)
 
 
 class _NextToken:
