@@ -98,7 +98,13 @@ class Checker:
             if isinstance(item, A.ModuleDecl) and any(
                     not isinstance(x, A.Pragma) for x in prog.items[:i]):
                 self.error(item.pos, "misplaced `module'")
-            self.top(item)
+            try:
+                self.top(item)
+            except RecursionError:
+                # e.g. an expression of thousands of terms: a diagnostic, not a crash
+                self.scope = None
+                self.handler = None
+                self.error(item.pos, "expressions or statements nested too deeply")
 
     def _module_loaded(self, name: str) -> bool:
         if name in self.required:
@@ -177,7 +183,9 @@ class Checker:
 
     def _qualifiers(self, pos, quals) -> None:
         if "static" in quals and "public" in quals:
-            self.error(pos, "`static' and `public' used together")
+            nt = getattr(self, "next_pos", None)
+            where = nt.before(pos) if hasattr(nt, "before") else pos
+            self.error(where, "`static' and `public' used together")
 
     def top_VarDecl(self, v: A.VarDecl) -> None:
         self._qualifiers(v.pos, v.qualifiers)

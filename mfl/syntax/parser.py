@@ -870,6 +870,9 @@ def parse(text: str, file: str = "<input>", lines=None) -> A.Program:
             raise
         except LarkError as e:                   # pragma: no cover - defensive
             raise ParseError(file, 1, 1, f"syntax error ({e.__class__.__name__})") from None
+        except RecursionError:                   # e.g. `not not ... not 1', hundreds deep
+            f, ln = mapper.at(1)
+            raise ParseError(f, ln, 1, "expressions nested too deeply") from None
     return dataclasses.replace(prog, next_token=_NextToken(drv.tokenizer, scanned, mapper))
 
 
@@ -956,6 +959,22 @@ class _NextToken:
             if tf == f and (tl, col) > (eline, ecol):
                 return (tf, tl, col, at(el)[1], max(ec - 1, col))
         return pos
+
+    def before(self, pos):
+        """Where bison starts a rule with an empty first part: the end of the
+        token before ``pos`` (or the start of the file)."""
+        self(pos)                                  # fills self.toks
+        f, line, col = pos[0], pos[1], pos[2]
+        at = self.mapper.at
+        prev = (f, 1, 1)
+        for tl0, tc, el, ec in self.toks:
+            tf, tl = at(tl0)
+            if tf != f:
+                continue
+            if (tl, tc) >= (line, col):
+                break
+            prev = (tf, at(el)[1], ec)
+        return (prev[0], prev[1], prev[2], pos[3], pos[4])
 
 
 def _convert(e: UnexpectedInput, mapper: Mapper) -> ParseError:
