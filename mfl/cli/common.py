@@ -40,6 +40,8 @@ def lint_files(files, opts, *, fmt: str = "gnu", mailfromd_style: bool = False,
             status = max(status, EX_NOINPUT) if status != EX_CONFIG else status
             continue
         try:
+            if mailfromd_style:
+                opts.warnings = False       # mfl's own warnings: only `mfl lint' prints them
             unit = compile_file(f, opts)
         except RecursionError:
             print(f"{prog}: {f}: program nesting too deep", file=out)

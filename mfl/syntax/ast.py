@@ -336,29 +336,47 @@ class Program(Node):
 
 
 # ----------------------------------------------------------------- helpers
+_CHILD_FIELDS: dict = {}
+
+
+def _child_fields(cls) -> tuple:
+    names = _CHILD_FIELDS.get(cls)
+    if names is None:
+        names = tuple(f.name for f in fields(cls)
+                      if f.name != "pos" and not f.name.endswith("_pos") and f.name != "next_token")
+        _CHILD_FIELDS[cls] = names
+    return names
+
+
 def children(node: Node):
     """Yield the direct child nodes of ``node`` (through tuples)."""
-    for f in fields(node):
-        if f.name == "pos" or f.name.endswith("_pos") or f.name == "next_token":
-            continue
-        yield from _nodes_in(getattr(node, f.name))
+    for name in _child_fields(type(node)):
+        v = getattr(node, name)
+        if isinstance(v, Node):
+            yield v
+        elif type(v) is tuple and v:
+            yield from _nodes_in(v)
 
 
 def _nodes_in(v):
-    if isinstance(v, Node):
-        yield v
-    elif isinstance(v, tuple):
-        for x in v:
+    for x in v:
+        if isinstance(x, Node):
+            yield x
+        elif type(x) is tuple:
             yield from _nodes_in(x)
 
 
 def walk(node: Node):
     """Pre-order traversal of the subtree."""
     stack = [node]
+    pop, extend = stack.pop, stack.extend
     while stack:
-        n = stack.pop()
+        n = pop()
         yield n
-        stack.extend(reversed(list(children(n))))
+        kids = list(children(n))
+        if kids:
+            kids.reverse()
+            extend(kids)
 
 
 def dump(node, indent: int = 0) -> str:
