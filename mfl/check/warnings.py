@@ -232,8 +232,13 @@ def unused_function(lint: Lint) -> None:
     chk = lint.chk
     by_sym = {id(sym): fd for sym, fd in
               ((s, lint.defs.get(id(s), (None,))[0]) for s in chk.user_funcs) if fd is not None}
-    # Roots: every handler and every top-level initializer.
+    # Roots: every handler and top-level initializer, `main', and in a module
+    # its public functions (the module's interface).
     roots = [i for i in lint.prog.items if not isinstance(i, A.FuncDef)]
+    for sym in chk.user_funcs:
+        fd = by_sym.get(id(sym))
+        if fd is not None and (sym.name == "main" or (lint.is_module and sym.public)):
+            roots.append(fd)
     live: set[int] = set()
     stack = list(lint.calls_in(tuple(roots)))
     while stack:
@@ -317,15 +322,20 @@ _COMPILE_TIME = (A.Pragma, A.ConstDecl, A.ConstEnum)
 def unreachable(lint: Lint) -> None:
     def check(stmts, in_func):
         reason = None
-        for st in stmts:
+        compound = False
+        for k, st in enumerate(stmts):
             if reason is not None:
                 if isinstance(st, _COMPILE_TIME):
                     continue
+                if compound and isinstance(st, A.Return) and all(
+                        isinstance(x, _COMPILE_TIME) for x in stmts[k + 1:]):
+                    return      # a defensive final `return' after an exhaustive if/else: idiomatic
                 lint.warn(st.pos, "unreachable", f"this statement is never executed: {reason}")
                 return
             for b in _sub_blocks(st):
                 check(b, in_func)
             reason = _stops(st, in_func)
+            compound = isinstance(st, (A.If, A.Switch, A.Try))
 
     for item in lint.prog.items:
         if isinstance(item, A.FuncDef):
