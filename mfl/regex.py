@@ -343,3 +343,31 @@ def parse_pragma_flags(words: list[str], current: int) -> int:
         else:
             flags = bit
     return flags
+
+
+class PragmaState:
+    """The regex flags in force while a file is read: ``#pragma regex [push|pop] flags``.
+
+    ``apply(words)`` takes the words after ``regex`` and returns an error
+    message (mailfromd's wording) or None; ``flags`` is the current value."""
+
+    def __init__(self, flags: int = 0):
+        self.flags = flags
+        self.stack: list[int] = []
+
+    def apply(self, words) -> str | None:
+        words = list(words)
+        if words and words[0] == "push":
+            self.stack.append(self.flags)
+            words = words[1:]
+        elif words and words[0] == "pop":
+            if not self.stack:
+                return "nothing to pop"
+            self.flags = self.stack.pop()
+            words = words[1:]
+        if words:
+            try:
+                self.flags = parse_pragma_flags(words, self.flags)
+            except ValueError as e:
+                return f"unknown regexp flag: {e.args[0]}"
+        return None

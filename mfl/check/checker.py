@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 
+from .. import regex as rx
 from ..builtins import registry as R
 from ..diagnostics import NOTE, Diagnostic, Diagnostics, Span
 from ..syntax import ast as A
@@ -62,6 +63,7 @@ class Checker:
         self.scopes: list[tuple[A.Node, Scope]] = []   # (FuncDef|Handler, its Scope)
         self.var_reads: set[int] = set()                # id() of every VarSym read
         self.ceval = ConstEval(self._const_value)
+        self.regex_state = rx.PragmaState()
         self._install_builtins()
 
     # ------------------------------------------------------------ set-up
@@ -157,20 +159,9 @@ class Checker:
                 if set(w) <= set("rwx-") and len(w) != 9:
                     self.error(p.pos, "bad symbolic file mode (near )")
         if name == "regex":
-            depth = getattr(self, "regex_depth", 0)
-            if len(p.words) > 1 and p.words[1] == "push":
-                self.regex_depth = depth + 1
-            elif len(p.words) > 1 and p.words[1] == "pop":
-                if depth == 0:
-                    self.error(p.pos, "nothing to pop")
-                else:
-                    self.regex_depth = depth - 1
-            for w in p.words[1:]:
-                if w in ("push", "pop"):
-                    continue
-                flag = w.lstrip("+-=")
-                if flag not in ("extended", "icase", "newline", "basic"):
-                    self.error(p.pos, f"unknown regexp flag: {w}")
+            msg = self.regex_state.apply(p.words[1:])
+            if msg:
+                self.error(p.pos, msg)
         if name == "miltermacros" and len(p.words) > 1 and p.words[1] not in HANDLER_ARGS:
             self.error(p.pos, f"unknown smtp state tag: {p.words[1]}")
 
@@ -780,6 +771,11 @@ class Checker:
     def ex_Match(self, e: A.Match):
         self.value(e.left)
         self.value(e.right)
+        if e.op == "matches" and isinstance(e.right, A.Str):
+            try:
+                rx.compile(e.right.value, self.regex_state.flags)
+            except rx.RegexError as err:
+                self.error(e.right.pos, f"error: Cannot compile regex: {err.message}")
         return NUMBER
 
     def value(self, e):
