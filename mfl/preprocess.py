@@ -388,9 +388,13 @@ class _Preprocessor:
     # -- the scanner -------------------------------------------------------
 
     def process(self, name: str, text: str, status: int, ident, where: Span | None) -> None:
+        """Read one file's (preprocessed) text as mailfromd's lexer does."""
         self.stack.append(_Frame(ident, name, where))
-        out_text = self.out_text
-        out_lines = self.out_lines
+        put_text = self.out_text.append
+        put_line = self.out_lines.append
+        search = _TOKEN_RE.search
+        dq_end = _DQ_BODY_RE.match
+        line_re = _LINE_RE.match
         cur_file = name
         cur_line = 1
         state = _INITIAL
@@ -405,64 +409,80 @@ class _Preprocessor:
         for line in src:
             here = cur_line
             cur_line += 1
-            pos = 0
 
             if state == _INITIAL:
-                stripped = line.lstrip(" \t")
-                if stripped[:1] == "#":
-                    if here == 1 and line[:1] == "#" and (line.startswith("#!/") or line.startswith("#! /")):
+                m = search(line)
+                if m is None:                           # the common case: nothing special
+                    put_text(line)
+                    put_line((cur_file, here))
+                    if status and line.strip():
+                        last = (cur_file, here, len(line.rstrip()))
+                    continue
+                if m.group() == "#" and not line[:m.start()].strip(" \t"):
+                    # A line beginning with '#': a directive or a comment.
+                    if here == 1 and (line.startswith("#!/") or line.startswith("#! /")):
                         state = _SHELL
                         start = (cur_file, here, 1)
-                        out_text.append("")
-                        out_lines.append((cur_file, here))
+                        put_text("")
+                        put_line((cur_file, here))
                         continue
-                    m = _LINE_RE.match(line)
-                    if m:
-                        out_text.append("")
-                        out_lines.append((cur_file, here))
-                        cur_file, cur_line = self.line_directive(m.group(1), line, cur_file, here, cur_line)
+                    d = line_re(line)
+                    if d:
+                        put_text("")
+                        put_line((cur_file, here))
+                        cur_file, cur_line = self.line_directive(d.group(1), line, cur_file,
+                                                                 here, cur_line)
                         continue
-                    m = _INCLUDE_RE.match(line)
-                    if m:
+                    d = _INCLUDE_RE.match(line)
+                    if d:
                         sp = Span(cur_file, here, 1, here, len(line))
                         try:
-                            words = _split_words(m.group(2))
+                            words = _split_words(d.group(2))
                         except ValueError as e:
                             raise PreprocessError(sp, f"cannot parse include line: {e}") from None
                         if len(words) == 1:
-                            self.include(words[0], bool(m.group(1)), sp)
+                            self.include(words[0], bool(d.group(1)), sp)
                             continue
-                        # anything else is an ordinary comment
+                        # with no or several words it is an ordinary comment
                     elif _ERROR_RE.match(line):
                         raise PreprocessError(Span(cur_file, here, 1, here, len(line)), line)
+                    put_text(line)
+                    put_line((cur_file, here))
+                    if status:
+                        last = (cur_file, here, len(line.rstrip()))
+                    continue
+                put_text(line)
+                put_line((cur_file, here))
             elif state == _COMMENT:
                 if "#" in line:
-                    m = _LINE_RE.match(line)
-                    if m:
-                        out_text.append("")
-                        out_lines.append((cur_file, here))
-                        cur_file, cur_line = self.line_directive(m.group(1), line, cur_file, here, cur_line)
+                    d = line_re(line)
+                    if d:
+                        put_text("")
+                        put_line((cur_file, here))
+                        cur_file, cur_line = self.line_directive(d.group(1), line, cur_file,
+                                                                 here, cur_line)
                         continue
+                put_text(line)
+                put_line((cur_file, here))
                 e = line.find("*/")
                 if e < 0:
-                    out_text.append(line)
-                    out_lines.append((cur_file, here))
                     continue
                 state = _INITIAL
-                pos = e + 2
+                m = search(line, e + 2)
             elif state == _STRING:
-                e = _DQ_BODY_RE.match(line).end()
+                put_text(line)
+                put_line((cur_file, here))
+                e = dq_end(line).end()
                 if e < len(line) and line[e] == '"':
                     state = _INITIAL
-                    pos = e + 1
-                elif e != len(line) - 1:     # no continuation: unterminated
-                    state = _INITIAL
-                    pos = len(line)
+                    m = search(line, e + 1)
                 else:
-                    out_text.append(line)
-                    out_lines.append((cur_file, here))
+                    # Once continued with backslash-newline, a string takes in
+                    # plain newlines too, up to its closing quote.
                     continue
             elif state == _HEREDOC:
+                put_text(line)
+                put_line((cur_file, here))
                 t = line
                 if hd_strip == 1:
                     t = t.lstrip("\t")
@@ -470,44 +490,37 @@ class _Preprocessor:
                     t = t.lstrip(" \t")
                 if t == hd_word:
                     state = _INITIAL
-                out_text.append(line)
-                out_lines.append((cur_file, here))
                 continue
             else:  # _SHELL
                 if _SHELL_END_RE.fullmatch(line):
                     state = _INITIAL
-                out_text.append("")
-                out_lines.append((cur_file, here))
+                put_text("")
+                put_line((cur_file, here))
                 continue
 
-            # Ordinary text in the initial state: track multi-line constructs.
-            out_text.append(line)
-            out_lines.append((cur_file, here))
+            # Text in the initial state from match m on: follow the tokens
+            # that can make a construct run past the end of the line.
             if status and line.strip():
                 last = (cur_file, here, len(line.rstrip()))
-            search = _TOKEN_RE.search
-            while True:
-                m = search(line, pos)
-                if m is None:
-                    break
+            while m is not None:
                 tok = m.group()
                 if tok == "#":
                     break
                 if tok == "$#":
-                    pos = m.end()
+                    m = search(line, m.end())
                 elif tok == "/*":
                     e = line.find("*/", m.end())
                     if e < 0:
                         state = _COMMENT
                         start = (cur_file, here, m.start() + 1)
                         break
-                    pos = e + 2
+                    m = search(line, e + 2)
                 elif tok == '"':
-                    e = _DQ_BODY_RE.match(line, m.end()).end()
+                    e = dq_end(line, m.end()).end()
                     if e < len(line) and line[e] == '"':
-                        pos = e + 1
+                        m = search(line, e + 1)
                         continue
-                    if e == len(line) - 1:      # backslash-newline: string goes on
+                    if e == len(line) - 1:              # backslash-newline: string goes on
                         state = _STRING
                         start = (cur_file, here, m.start() + 1)
                     break
@@ -515,11 +528,11 @@ class _Preprocessor:
                     e = line.find("'", m.end())
                     if e < 0:
                         break
-                    pos = e + 1
+                    m = search(line, e + 1)
                 else:  # "<<"
                     h = _HEREDOC_RE.match(line, m.start())
                     if h is None:
-                        pos = m.end()
+                        m = search(line, m.end())
                         continue
                     state = _HEREDOC
                     start = (cur_file, here, m.start() + 1)
@@ -567,6 +580,10 @@ class _Preprocessor:
 def _m4_argv(m4_program: str, defines: Mapping[str, str | None],
              undefines: Sequence[str]) -> list[str]:
     argv = shlex.split(m4_program) or ["m4"]
+    if "/" not in argv[0]:
+        # Like mailfromd's shell, run it by its full name (m4 shows it in
+        # messages and in __program__).
+        argv[0] = shutil.which(argv[0]) or argv[0]
     if "-s" not in argv[1:] and "--synclines" not in argv[1:]:
         argv.append("-s")
     for f in FEATURE_DEFINES:
