@@ -92,10 +92,30 @@ def main(argv=None) -> int:
     if ns.lint:
         return lint_files([script], opts, mailfromd_style=True, prog=PROG)
     if ns.test is not None or ns.run is not None:
-        print(f"{PROG}: --test and --run are not implemented yet (planned)", file=sys.stderr)
-        return 69
+        return run_script(script, ns, opts)
     print(f"{PROG}: the milter daemon is not implemented yet; use --lint", file=sys.stderr)
     return 69
+
+
+def run_script(script, ns, opts) -> int:
+    """--test[=HANDLER] and --run[=FUNC]: compile, then run."""
+    import os
+    from ..frontend import compile_file
+    from ..interp.modes import run_mode, test_mode
+    from .common import MAILFROMD_WARNINGS
+    if not os.path.exists(script):
+        print(f"{PROG}: {script}: No such file or directory", file=sys.stderr)
+        return 66
+    opts.warnings = False
+    unit = compile_file(script, opts)
+    for d in unit.diags.items:
+        if d.severity == "error" or d.code in MAILFROMD_WARNINGS:
+            print(f"{PROG}: {d.format_mailfromd()}", file=sys.stderr)
+    if unit.diags.errors:
+        return EX_CONFIG
+    if ns.run is not None:
+        return run_mode(unit, ns.run or "main", ns.args, progname=PROG)
+    return test_mode(unit, ns.test or "envfrom", ns.args, progname=PROG)
 
 
 def entry() -> None:

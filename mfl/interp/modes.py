@@ -1,0 +1,84 @@
+"""The test and run modes of ``mfld`` (mailfromd's --test and --run) and ``mfl test``/``mfl run``."""
+from __future__ import annotations
+
+import sys
+
+from ..runtime.errors import MFLException, RuntimeFault
+from ..runtime.state import Runtime
+from .compiler import compile_unit
+from .run import call_function, report_runtime_error, safe_call_handler
+
+_MOD_FORMAT = {
+    "add_header": "ADD HEADER {n}: {v} {i}",
+    "insert_header": "INSERT HEADER {n}: {v} {i}",
+    "replace_header": "REPLACE HEADER {n}: {v} {i}",
+    "delete_header": "DELETE HEADER {n}: {v} {i}",
+}
+
+
+def print_mods(rt: Runtime, out) -> None:
+    for m in rt.mmq:
+        fmt = _MOD_FORMAT.get(m.kind)
+        if fmt:
+            out.write(fmt.format(n=m.name, v=m.value, i=m.index) + "\n")
+        else:
+            out.write(f"{m.kind.upper().replace('_', ' ')} {m.name} {m.value}\n")
+
+
+def test_mode(unit, handler: str, argv: list[str], *, progname: str = "mfld",
+              out=None, err=None) -> int:
+    """mailfromd --test: run HANDLER once (with startup/begin/end/shutdown around it)."""
+    out = out or sys.stdout
+    err = err or sys.stderr
+    macros = {}
+    args = []
+    for a in argv:
+        if "=" in a:
+            k, v = a.split("=", 1)
+            macros[k] = v
+        else:
+            args.append(a)
+    prog = compile_unit(unit, progname)
+    rt = Runtime(prog, macros=macros, out=err, err=err)
+    for stage in ("startup", "begin"):
+        act, ok = safe_call_handler(rt, stage)
+    act, ok = safe_call_handler(rt, handler, args)
+    if act is not None and act.kind == "accept" and rt.mmq:
+        pos = getattr(act, "pos", None)
+        rt.warning(f"{pos[0]}:{pos[1]}" if pos else prog.file,
+                   "`accept' causes previous message modification commands to be ignored; "
+                   "call mmq_purge() prior to `accept', to suppress this warning")
+    print_mods(rt, out)
+    kind = act.kind if act is not None else "continue"
+    if act is not None and (act.code or act.xcode or act.text):
+        parts = [p for p in (act.code or ("550" if kind == "reject" else "451"),
+                             act.xcode, act.text) if p]
+        out.write("SET REPLY " + " ".join(parts) + "\n")
+    out.write(f"State {handler}: {kind}\n")
+    for stage in ("end", "shutdown"):
+        safe_call_handler(rt, stage)
+    return 0
+
+
+def run_mode(unit, func: str, argv: list[str], *, progname: str = "mfld",
+             out=None, err=None) -> int:
+    """mailfromd --run: call FUNC (main) with the arguments; its value is the exit status."""
+    err = err or sys.stderr
+    prog = compile_unit(unit, progname)
+    if func not in prog.funcs:
+        err.write(f"{progname}: function {func} is not defined\n")
+        return 78
+    rt = Runtime(prog, out=err, err=err)
+    safe_call_handler(rt, "startup")
+    safe_call_handler(rt, "begin")
+    try:
+        r = call_function(rt, func, argv)
+    except (MFLException, RuntimeFault, RecursionError) as e:
+        report_runtime_error(rt, e)
+        return 0
+    safe_call_handler(rt, "end")
+    safe_call_handler(rt, "shutdown")
+    try:
+        return int(r) & 0xFF if isinstance(r, int) else 0
+    except (TypeError, ValueError):
+        return 0

@@ -1,0 +1,72 @@
+"""Per-connection and per-call run-time state, kept apart from the compiled program.
+
+A compiled program (``mfl.interp.program.Program``) is shared by every
+connection; a ``Runtime`` holds what one SMTP connection owns: global
+variables, Sendmail macros, the last regex match, the output channel, the
+message-modification queue.  A ``Frame`` is one function or handler call.
+"""
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True, slots=True)
+class Mod:
+    """One queued message modification (the MMQ); applied in order at eom."""
+    kind: str               # add_header, insert_header, delete_header, replace_header, ...
+    name: str = ""
+    value: str = ""
+    index: int = 1
+
+
+class ActionSignal(Exception):
+    """An action statement ended the handler."""
+
+    def __init__(self, kind: str, code: str | None = None, xcode: str | None = None,
+                 text: str | None = None):
+        super().__init__(kind)
+        self.kind, self.code, self.xcode, self.text = kind, code, xcode, text
+
+
+class Runtime:
+    """Everything one connection (or one --test/--run invocation) owns."""
+
+    def __init__(self, program, *, macros=None, out=None, err=None, budget: int = 0):
+        self.program = program
+        self.globals: list = list(program.global_defaults)
+        self.macros: dict = dict(macros or {})
+        self.out = out or sys.stdout
+        self.err = err or sys.stderr
+        self.match: list | None = None        # groups of the last `matches`
+        self.mmq: list[Mod] = []
+        self.reply: tuple | None = None
+        self.depth = 0
+        self.max_depth = 2000
+        self.steps = 0                         # loop iterations and calls so far
+        self.step_limit = 50_000_000           # per handler call: endless loops end here
+        self.budget = budget                   # instructions left (0: unlimited)
+        self.extra: dict = {}                  # per-domain state of built-ins
+
+    def echo(self, text: str) -> None:
+        self.out.write(text + "\n")
+
+    def warning(self, where: str, text: str) -> None:
+        self.err.write(f"{self.program.progname}: RUNTIME WARNING near {where}: {text}\n")
+
+    def reset_message(self) -> None:
+        """Start a new message: non-precious globals return to their defaults."""
+        for i in self.program.nonprecious:
+            self.globals[i] = self.program.global_defaults[i]
+        self.mmq.clear()
+        self.reply = None
+
+
+@dataclass(slots=True)
+class Frame:
+    locals: list
+    args: list = field(default_factory=list)       # $1.. of a handler; parameters of a function
+    nargs: int = 0                                  # $#
+    varargs: list = field(default_factory=list)     # $(n)
+    catch: tuple | None = None                      # (code, message) inside a catch body
+    rt: object = None                               # the Runtime
