@@ -29,7 +29,53 @@ def build_parser() -> argparse.ArgumentParser:
     lint.add_argument("-D", "--define", action="append", default=[], metavar="NAME[=VALUE]")
     lint.add_argument("-U", "--undefine", action="append", default=[], metavar="NAME")
     lint.add_argument("--no-preprocessor", action="store_true")
+    test = sub.add_parser("test", help="run one handler of a script (like mailfromd --test)")
+    test.add_argument("script", metavar="SCRIPT")
+    test.add_argument("--handler", default="envfrom", help="the handler to run (default envfrom)")
+    test.add_argument("--macro", "-m", action="append", default=[], metavar="NAME=VALUE",
+                      help="a Sendmail macro, e.g. -m f=sender@example.org (repeatable)")
+    test.add_argument("args", nargs="*", metavar="ARG", help="the handler's arguments ($1, $2…)")
+    _front_opts(test)
+    run = sub.add_parser("run", help="call a script's main function (like mailfromd --run)")
+    run.add_argument("script", metavar="SCRIPT")
+    run.add_argument("--function", default="main", help="the function to call (default main)")
+    run.add_argument("args", nargs="*", metavar="ARG")
+    _front_opts(run)
     return p
+
+
+def _front_opts(p) -> None:
+    p.add_argument("-I", "--include-path", action="append", default=[], metavar="DIR")
+    p.add_argument("-P", "--module-path", action="append", default=[], metavar="DIR")
+    p.add_argument("-D", "--define", action="append", default=[], metavar="NAME[=VALUE]")
+    p.add_argument("-U", "--undefine", action="append", default=[], metavar="NAME")
+    p.add_argument("--no-preprocessor", action="store_true")
+
+
+def cmd_run(ns, mode: str) -> int:
+    """mfl test / mfl run: check the script (errors stop it), then run it."""
+    import os
+    from ..frontend import Options, compile_file
+    from ..interp.modes import run_mode, test_mode
+    if not os.path.exists(ns.script):
+        print(f"mfl: {ns.script}: No such file or directory", file=sys.stderr)
+        return 66
+    opts = Options(include_path=ns.include_path, module_path=ns.module_path,
+                   defines=dict(parse_define(d) for d in ns.define), undefines=ns.undefine,
+                   use_m4=not ns.no_preprocessor, warnings=False)
+    unit = compile_file(ns.script, opts)
+    for d in unit.diags.items:
+        print(d.format_gnu(), file=sys.stderr)
+    if unit.diags.errors:
+        return 78
+    if mode == "run":
+        return run_mode(unit, ns.function, ns.args, progname="mfl")
+    argv = list(ns.macro) + list(ns.args)
+    for a in ns.args:
+        if "=" in a:
+            print(f"mfl: handler argument {a!r} looks like a macro; use --macro", file=sys.stderr)
+            return 64
+    return test_mode(unit, ns.handler, argv, progname="mfl")
 
 
 def cmd_lint(ns) -> int:
@@ -62,6 +108,8 @@ def main(argv=None) -> int:
     ns = build_parser().parse_args(argv)
     if ns.cmd == "lint":
         return cmd_lint(ns)
+    if ns.cmd in ("test", "run"):
+        return cmd_run(ns, ns.cmd)
     build_parser().print_help()
     return EX_USAGE
 
