@@ -221,7 +221,7 @@ def unused_parameter(lint: Lint) -> None:
             v = sc.vars.get(p.name)
             if v is None or v.kind != "param" or id(v) in reads:
                 continue
-            if p.name in named or p.name.startswith("_"):
+            if not p.name or p.name in named or p.name.startswith("_"):
                 continue
             lint.warn(p.pos, "unused-parameter",
                       f"parameter `{p.name}' of function `{node.name}' is never used")
@@ -678,8 +678,11 @@ def macro_not_sent(lint: Lint) -> None:
             st = REQUEST_STAGE.get(n.words[1])
             if st:
                 requested[st].update(_macro_name(w.rstrip(",")) for w in n.words[2:])
-    tested = {_macro_name(c.args[0].value) for c in lint.calls_in(lint.prog)
-              if c.name == "macro_defined" and c.args and isinstance(c.args[0], A.Str)}
+    def tested_in(node):
+        return {_macro_name(c.args[0].value) for c in lint.calls_in(node)
+                if c.name == "macro_defined" and c.args and isinstance(c.args[0], A.Str)}
+
+    tested = tested_in(lint.prog)
     guarded_all = lint.global_catch("e_macroundef")
 
     def can(m, stage):
@@ -702,8 +705,10 @@ def macro_not_sent(lint: Lint) -> None:
         for fd, chk, origin in lint.reachable(h.body):
             if _guards_macroundef(lint, fd):
                 continue
+            checked = tested_in(fd)
             for m, n in _macros_in(fd):
-                uses.append((m, origin, fd.name, False))
+                if m not in checked:
+                    uses.append((m, origin, fd.name, False))
         done = set()
         for m, where, via, direct in uses:
             if m in done or m in tested:
@@ -717,9 +722,12 @@ def macro_not_sent(lint: Lint) -> None:
                           f"{how}: it does not emulate this macro, so with Postfix it is "
                           f"undefined here and reading it raises e_macroundef")
             elif STAGE_INDEX[first] > STAGE_INDEX[h.name]:
+                why = (" (Postfix assigns the queue ID late, see \"Using mailfromd with "
+                       "Postfix\" in mailfromd's manual)" if m == "i" else "")
                 lint.warn(where.pos, "macro-not-sent",
                           f"Postfix cannot send the macro `{m}' to prog {h.name}{how}: it has "
-                          f"no value before prog {first}, so reading it here raises e_macroundef")
+                          f"no value before prog {first}{why}, so reading it here raises "
+                          f"e_macroundef")
             elif not direct and not sent(m, h.name):
                 st = REQUEST_STAGE[h.name]
                 lint.warn(where.pos, "macro-not-sent",
