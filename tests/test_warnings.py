@@ -25,6 +25,15 @@ def test_every_warning_has_a_test():
         assert f"{name}:" in text, f"no test names warning {name}"
 
 
+def test_checker_warnings_are_known():
+    """Every warning name the checker gives can be turned off with -W no-NAME."""
+    import re
+    from mfl.check.warnings import WARNINGS
+    src = (ROOT / "mfl/check/checker.py").read_text()
+    for code in re.findall(r'warn\([^,]+,\s*"([a-z-]+)"', src):
+        assert code in WARNINGS, f"checker warning {code} missing from WARNINGS"
+
+
 def test_warnings_are_documented():
     from mfl.check.warnings import WARNINGS
     doc = (ROOT / "docs/lint.md").read_text()

@@ -10,8 +10,8 @@ several times: reporters must de-duplicate.
 
 Control flow follows the manual: ``if``/``elif``/``else``, ``switch``,
 ``loop`` (init, while, body, step, ``done while``; ``break``/``next`` with
-labels), ``try``/``catch`` (the catch body may start from any point of the try
-body), a standalone ``catch`` (its body runs later, on an exception, and ends
+labels), ``try``/``catch`` (the catch body may start from the state before any
+top-level statement of the try body), a standalone ``catch`` (its body runs later, on an exception, and ends
 the function or handler), ``on`` and short-circuit ``and``/``or``.
 """
 from __future__ import annotations
@@ -88,9 +88,9 @@ class Flow:
         for st in stmts:
             if s is None:
                 return None
+            if trace is not None:
+                trace.append(s)         # an exception in ``st`` leaves with the state before it
             s = self.stmt(st, s)
-            if trace is not None and s is not None:
-                trace.append(s)
         return s
 
     def stmt(self, st, s: frozenset) -> State:
@@ -223,7 +223,7 @@ class Flow:
 
     def st_Try(self, st, s):
         self._trying.append(st.catch.exceptions)
-        trace = [s]
+        trace: list = []
         out = self.block(st.body, s, trace)
         self._trying.pop()
         entry = None

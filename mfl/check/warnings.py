@@ -27,6 +27,9 @@ WARNINGS: dict[str, str] = {
     "deprecated": "obsolete syntax (e.g. `begin do ... done' without `prog')",
     "redefined": "a constant defined twice",
     "redefined-handler": "a milter handler defined twice",
+    "ignored-args": "arguments given to accept, continue or discard, which ignore them",
+    "unnamed-parameter": "a function parameter without a name (deprecated)",
+    "import-nothing": "`from MODULE import NAME' where NAME is no public symbol of MODULE",
 }
 
 _RULES: list[tuple[str, Callable]] = []
