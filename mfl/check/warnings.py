@@ -14,6 +14,7 @@ accepts every name.
 """
 from __future__ import annotations
 
+import os
 from typing import Callable
 
 from ..diagnostics import Diagnostics, Span
@@ -359,10 +360,15 @@ MMQ_ADDS = frozenset({"header_add", "header_insert"})
 BEFORE_EOM = ("envfrom", "envrcpt", "data", "header", "eoh", "body")
 
 
-def _describe_op(node) -> str:
+def _describe_op(node, main: str | None = None) -> str:
+    at = f"line {_line(node.pos)}"
+    if main is not None and node.pos and node.pos[0] != main:
+        at = f"{os.path.basename(node.pos[0])}:{_line(node.pos)}"
     if isinstance(node, A.HeaderAction):
-        return f"the `{node.kind}' action at line {_line(node.pos)}"
-    return f"{node.name} at line {_line(node.pos)}"
+        return f"the `{node.kind}' action at {at}"
+    if node.name not in MODIFIERS and node.name != "dkim_sign":
+        return f"`{node.name}' (called at {at})"
+    return f"{node.name} at {at}"
 
 
 class _Summary:
@@ -481,7 +487,8 @@ class _MmqFlow(Flow):
         if sm.sign_sensitive is not None:
             self._signing(call, s, via=fd.name)
         base = s if sm.keeps else EMPTY
-        return base | sm.exit_adds
+        # the additions the callee leaves queued are reported at this call
+        return base | {("add", call)} if sm.exit_adds else base
 
     def on_header_action(self, node, s):
         if node.kind == "add":
@@ -505,7 +512,7 @@ class _SignFlow(Flow):
             what = _describe_op(node).split(" at line")[0]
             lead = f"{what} changes the message"
         else:
-            lead = f"`{via}' changes the message ({_describe_op(what)})"
+            lead = f"`{via}' changes the message ({_describe_op(what, self.lint.file)})"
         self.lint.warn(node.pos, "header-after-dkim-sign",
                        f"{lead} after dkim_sign (line {_line(sig.pos)}) signed it: the DKIM "
                        f"signature will not cover this change and may fail to verify; make all "
@@ -550,6 +557,9 @@ def _sums(lint):
 
 def _uses_dkim(lint) -> bool:
     """dkim_sign is called somewhere in the main program (directly or through a function)."""
+    if not any(c.name == "dkim_sign" for c in lint.calls_in(lint.prog)) and not any(
+            c.name == "dkim_sign" for fd, _ in lint.defs.values() for c in lint.calls_in(fd)):
+        return False                     # the common case: no need for the summaries
     for item in _bodies(lint):
         for c in lint.calls_in(item):
             if c.name == "dkim_sign":
