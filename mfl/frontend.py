@@ -54,10 +54,14 @@ def _read_source(path: str, opts: Options, diags: Diagnostics, text: str | None 
                             use_m4=opts.use_m4)
     except MFLError as e:
         diags.add(e.diagnostic())
+        for n in getattr(e, "notes", ()):
+            diags.add(n)
         return None
     except OSError as e:
         diags.error(at or Span(path, 0, 0, 0, 0), f"cannot read {path}: {e.strerror}")
         return None
+    for n in getattr(src, "notes", ()):
+        diags.add(n)
     return src.text, getattr(src, "lines", None)
 
 

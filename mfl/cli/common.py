@@ -49,7 +49,7 @@ def lint_files(files, opts, *, fmt: str = "gnu", mailfromd_style: bool = False,
             continue
         diags = unit.diags.items
         if mailfromd_style:
-            diags = [d for d in diags if d.severity == ERROR or d.code in MAILFROMD_WARNINGS]
+            diags = [d for d in diags if d.severity in (ERROR, NOTE) or d.code in MAILFROMD_WARNINGS]
         if unit.diags.errors:
             status = EX_CONFIG
         if fmt == "json":

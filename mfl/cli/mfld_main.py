@@ -78,16 +78,20 @@ def main(argv=None) -> int:
     opts = options_from(ns)
     if ns.preprocess_only:
         from ..diagnostics import MFLError
-        from ..frontend import STDLIB
-        from ..preprocess import preprocess
+        from ..preprocess import m4_output
         try:
-            src = preprocess(script, include_path=opts.include_path + [str(STDLIB)],
-                             defines=opts.defines, undefines=opts.undefines,
-                             use_m4=opts.use_m4)
+            if opts.use_m4:
+                sys.stdout.write(m4_output(script, defines=opts.defines,
+                                           undefines=opts.undefines))
+            else:
+                with open(script, encoding="utf-8", errors="surrogateescape") as f:
+                    sys.stdout.write(f.read())
         except MFLError as e:
             print(f"{PROG}: {e.diagnostic().format_mailfromd()}", file=sys.stderr)
             return EX_CONFIG
-        sys.stdout.write(src.text)
+        except OSError as e:
+            print(f"{PROG}: {script}: {e.strerror}", file=sys.stderr)
+            return 66
         return EX_OK
     if ns.lint:
         return lint_files([script], opts, mailfromd_style=True, prog=PROG)
