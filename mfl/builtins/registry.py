@@ -12,7 +12,8 @@ Signature syntax: ``RET NAME(TYPE name, ...; TYPE optname, ...)``; parameters
 after ``;`` are optional; a trailing ``...`` (or ``TYPE ...``) makes the
 function variadic.  RET is ``string``, ``number``, ``boolean`` (a number) or
 ``void``; a parameter type may also be ``any`` (string or number, no
-conversion).  ``handlers=`` restricts the handlers (``prog NAME``) a call may
+conversion) or ``pointer`` (mailfromd's opaque pointer type: ``$1`` of
+``prog body``, ``vaptr(...)``).  ``handlers=`` restricts the handlers (``prog NAME``) a call may
 appear in, as mailfromd does (``dkim_sign`` only in ``eom``).
 
 The checker reads signatures and handler sets; the evaluator calls ``impl(rt,
@@ -27,8 +28,9 @@ from dataclasses import dataclass
 from typing import Callable
 
 STRING, NUMBER, ANY, VOID = "string", "number", "any", "void"
+POINTER = "pointer"      # mailfromd's opaque pointer: the body handler's $1, vaptr($1)
 _TYPES = {"string": STRING, "number": NUMBER, "boolean": NUMBER, "bool": NUMBER,
-          "any": ANY, "void": VOID}
+          "any": ANY, "void": VOID, "pointer": POINTER}
 
 IMPLEMENTED, PARTIAL, PLANNED = "implemented", "partial", "planned"
 
