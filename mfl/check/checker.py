@@ -765,7 +765,7 @@ class Checker:
             self._numeric_literal(e.left, e)
             self._numeric_literal(e.right, e)
             if e.op in ("/", "%") and isinstance(e.right, A.Num) and e.right.value == 0:
-                self.error(e.pos, "division by zero")
+                self.error(e.pos[:3] + e.pos[1:3], "division by zero")
         return NUMBER
 
     def ex_Match(self, e: A.Match):

@@ -45,6 +45,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--run", nargs="?", const="main", metavar="FUNC")
     p.add_argument("--echo", nargs="?", const="", metavar="FILE")
     p.add_argument("-v", "--variable", action="append", default=[], metavar="NAME=VALUE")
+    p.add_argument("--stack-trace", action="store_true",
+                   help="print a stack trace when a run-time error occurs")
     p.add_argument("script", nargs="?")
     p.add_argument("args", nargs=argparse.REMAINDER)
     return p
@@ -117,9 +119,12 @@ def run_script(script, ns, opts) -> int:
             print(f"{PROG}: {d.format_mailfromd()}", file=sys.stderr)
     if unit.diags.errors:
         return EX_CONFIG
+    variables = [tuple(v.split("=", 1)) if "=" in v else (v, "") for v in ns.variable]
     if ns.run is not None:
-        return run_mode(unit, ns.run or "main", ns.args, progname=PROG)
-    return test_mode(unit, ns.test or "envfrom", ns.args, progname=PROG)
+        return run_mode(unit, ns.run or "main", ns.args, progname=PROG,
+                        stack_trace=ns.stack_trace, variables=variables)
+    return test_mode(unit, ns.test or "envfrom", ns.args, progname=PROG,
+                     stack_trace=ns.stack_trace, variables=variables)
 
 
 def entry() -> None:

@@ -434,18 +434,28 @@ class Compiler:
         codes = self.exc_codes(s.catch.exceptions)
         handler = self.catch_body(s.catch)
 
+        def run_handler(fr, e):
+            saved = fr.catch
+            fr.catch = (e.code, e.message)
+            try:
+                return handler(fr)
+            finally:
+                fr.catch = saved
+
         def try_(fr):
             try:
                 return body(fr)
             except MFLException as e:
                 if codes is not None and e.code not in codes:
                     raise
-                saved = fr.catch
-                fr.catch = (e.code, e.message)
                 try:
-                    return handler(fr)
-                finally:
-                    fr.catch = saved
+                    return run_handler(fr, e)
+                except MFLException as e2:
+                    # mailfromd keeps the catch in force while its body runs: an
+                    # exception there is handled once more, then propagates
+                    if codes is not None and e2.code not in codes:
+                        raise
+                    return run_handler(fr, e2)
         return try_
 
     def standalone_catch(self, c, rest):
@@ -453,6 +463,12 @@ class Compiler:
         handler = self.catch_body(c)
         body = self.block(rest) if rest else (lambda fr: None)
         in_func = self.scope.kind == "func"
+        if self.scope.kind == "handler" and self.scope.name == "begin":
+            # a catch in `begin' covers the whole session (every later handler)
+            def install(fr):
+                fr.rt.global_catch.append((codes, handler))
+                return body(fr)
+            return install
 
         def guarded(fr):
             try:
@@ -469,8 +485,8 @@ class Compiler:
                 if r is not None:
                     return r
                 if in_func:
-                    return (RET, 1)
-                raise ActionSignal("continue")
+                    return (RET, 0)
+                raise                       # no action taken: still uncaught (mailfromd)
         return guarded
 
     def st_Catch(self, c):                          # only reached for try's catch
@@ -683,12 +699,15 @@ class Compiler:
         if e.paren:
             f, _ = self.expr(e.index)
             t = sc.func.variadic if sc and sc.func else STRING
+            if t == NUMBER:
+                # mailfromd 8.15 reads "" from $(n) in a `number ...' function
+                return (lambda fr: (f(fr), "")[1]), STRING
 
             def vararg(fr):
                 n = to_num(f(fr))
                 va = fr.varargs
                 if n < 1 or n > len(va):
-                    raise MFLException("e_range", f"argument number out of range: {n}")
+                    return ""
                 return va[n - 1]
             return vararg, t or STRING
         n = e.index.value
@@ -825,7 +844,7 @@ class Compiler:
         for i, a in enumerate(e.args):
             if isinstance(a, A.VarArgs):
                 shift = self.expr(a.shift)[0] if a.shift is not None else None
-                spread = shift if shift is not None else (lambda fr: 0)
+                spread = _checked_shift(shift) if shift is not None else (lambda fr: 0)
                 continue
             f, _t = self.expr(a)
             t = types[i] if i < len(types) else variadic
@@ -840,6 +859,12 @@ class Compiler:
         impl = b.impl
         name = b.name
         vc = conv(sig.variadic)
+        if name == "stack_trace":
+            pos = e.pos
+
+            def trace(fr):
+                fr.rt.print_trace(fr.rt.calls + [("stack_trace", pos)])
+            return trace, None
         if impl is None:
             def planned(fr):
                 raise RuntimeFault(f"built-in function `{name}' is not implemented yet")
@@ -856,6 +881,7 @@ class Compiler:
     def user_call(self, fn: Func, e):
         fixed, spread = self._args(e, fn.params, fn.variadic)
         nparams = len(fn.params)
+        fname, pos = fn.name, e.pos
         vc = conv(fn.variadic)
 
         def call(fr):
@@ -868,21 +894,36 @@ class Compiler:
             varargs = vals[nparams:]
             new = Frame([None] * fn.nlocals, args, len(vals), varargs)
             new.rt = rt
-            rt.depth += 1
-            if rt.depth > rt.max_depth:
-                rt.depth = 0
+            calls = rt.calls
+            if len(calls) > rt.max_depth:
                 raise RuntimeFault("stack overflow (too deep recursion)")
+            calls.append((fname, pos))
             rt.steps += 1
             try:
                 r = fn.body(new)
+            except (MFLException, RuntimeFault) as x:
+                if getattr(x, "trace", None) is None:
+                    x.trace = list(calls)           # where it happened, for --stack-trace
+                raise
             finally:
-                rt.depth -= 1
+                calls.pop()
             if r is not None and r[0] == RET:
+                if type(r[1]) is int:
+                    rt.last_return = r[1]
                 return r[1]
             if fn.returns == NUMBER:
                 return 0
             return "" if fn.returns == STRING else None
         return call, fn.returns
+
+
+def _checked_shift(f):
+    def shift(fr):
+        n = to_num(f(fr))
+        if n > len(fr.varargs) or n < 0:
+            raise RuntimeFault("dupn: negative count")
+        return n
+    return shift
 
 
 def _lt(a, b):

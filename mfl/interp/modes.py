@@ -26,7 +26,7 @@ def print_mods(rt: Runtime, out) -> None:
 
 
 def test_mode(unit, handler: str, argv: list[str], *, progname: str = "mfld",
-              out=None, err=None) -> int:
+              out=None, err=None, stack_trace: bool = False, variables=()) -> int:
     """mailfromd --test: run HANDLER once (with startup/begin/end/shutdown around it)."""
     out = out or sys.stdout
     err = err or sys.stderr
@@ -38,8 +38,16 @@ def test_mode(unit, handler: str, argv: list[str], *, progname: str = "mfld",
             macros[k] = v
         else:
             args.append(a)
+    # mailfromd passes the handler's arguments as macros named 1, 2, 3, 4
+    for n in ("1", "2", "3", "4"):
+        if n in macros:
+            while len(args) < int(n):
+                args.append("")
+            args[int(n) - 1] = macros.pop(n)
     prog = compile_unit(unit, progname)
     rt = Runtime(prog, macros=macros, out=err, err=err)
+    rt.stack_trace_on_error = stack_trace
+    set_variables(rt, variables)
     for stage in ("startup", "begin"):
         act, ok = safe_call_handler(rt, stage)
     act, ok = safe_call_handler(rt, handler, args)
@@ -60,8 +68,23 @@ def test_mode(unit, handler: str, argv: list[str], *, progname: str = "mfld",
     return 0
 
 
+def set_variables(rt: Runtime, variables) -> None:
+    """-v NAME=VALUE: assign global variables before the program starts."""
+    from ..runtime.values import to_num
+    for name, value in variables:
+        slot = rt.program.global_names.get(f":{name}")
+        if slot is None:
+            rt.err.write(f"{rt.program.progname}: <command line>: warning: no such variable: {name}\n")
+            continue
+        cur = rt.program.global_defaults[slot]
+        try:
+            rt.globals[slot] = to_num(value) if isinstance(cur, int) else value
+        except MFLException:
+            rt.globals[slot] = 0
+
+
 def run_mode(unit, func: str, argv: list[str], *, progname: str = "mfld",
-             out=None, err=None) -> int:
+             out=None, err=None, stack_trace: bool = False, variables=()) -> int:
     """mailfromd --run: call FUNC (main) with the arguments; its value is the exit status."""
     err = err or sys.stderr
     prog = compile_unit(unit, progname)
@@ -69,15 +92,16 @@ def run_mode(unit, func: str, argv: list[str], *, progname: str = "mfld",
         err.write(f"{progname}: function {func} is not defined\n")
         return 78
     rt = Runtime(prog, out=err, err=err)
+    rt.stack_trace_on_error = stack_trace
+    set_variables(rt, variables)
     safe_call_handler(rt, "startup")
     safe_call_handler(rt, "begin")
     try:
         r = call_function(rt, func, argv)
     except (MFLException, RuntimeFault, RecursionError) as e:
         report_runtime_error(rt, e)
-        return 0
+        return rt.last_return & 0xFF
     safe_call_handler(rt, "end")
-    safe_call_handler(rt, "shutdown")
     try:
         return int(r) & 0xFF if isinstance(r, int) else 0
     except (TypeError, ValueError):

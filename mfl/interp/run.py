@@ -39,6 +39,8 @@ def report_runtime_error(rt: Runtime, e: Exception) -> None:
     else:
         text = getattr(e, "message", str(e))
     rt.err.write(f"{prog.progname}: RUNTIME ERROR near {where}: {text}\n")
+    if rt.stack_trace_on_error:
+        rt.print_trace(list(getattr(e, "trace", None) or []) + [("(unknown)", pos)])
 
 
 def call_handler(rt: Runtime, name: str, args=()) -> ActionSignal | None:
@@ -55,11 +57,32 @@ def call_handler(rt: Runtime, name: str, args=()) -> ActionSignal | None:
     return None
 
 
+def _global_catch(rt: Runtime, e: MFLException):
+    """A catch installed by `begin' handles exceptions of every later handler."""
+    for codes, handler in rt.global_catch:
+        if codes is None or e.code in codes:
+            fr = Frame([None] * 64, [], 0)
+            fr.rt = rt
+            fr.catch = (e.code, e.message)
+            try:
+                handler(fr)
+            except ActionSignal as a:
+                return a
+            return ActionSignal("continue")
+    return None
+
+
 def safe_call_handler(rt: Runtime, name: str, args=()) -> tuple[ActionSignal | None, bool]:
     """As call_handler, but a run-time error is reported and becomes tempfail.
     Returns (action, ok)."""
     try:
-        return call_handler(rt, name, args), True
+        try:
+            return call_handler(rt, name, args), True
+        except MFLException as e:
+            got = _global_catch(rt, e) if rt.global_catch else None
+            if got is None:
+                raise
+            return got, True
     except (MFLException, RuntimeFault, RecursionError) as e:
         report_runtime_error(rt, e)
         rt.err.write(f"{rt.program.progname}: execution of the filter program was not finished\n")

@@ -47,12 +47,25 @@ class Runtime:
         self.step_limit = 50_000_000           # per handler call: endless loops end here
         self.budget = budget                   # instructions left (0: unlimited)
         self.extra: dict = {}                  # per-domain state of built-ins
+        self.calls: list = []                  # (callee, call position) of active calls
+        self.last_return = 0                   # last number a function returned (--run exit)
+        self.global_catch: list = []           # catches installed by `begin'
+        self.stack_trace_on_error = False
 
     def echo(self, text: str) -> None:
         self.out.write(text + "\n")
 
     def warning(self, where: str, text: str) -> None:
         self.err.write(f"{self.program.progname}: RUNTIME WARNING near {where}: {text}\n")
+
+    def print_trace(self, frames) -> None:
+        """mailfromd's stack trace: innermost first, one line per call."""
+        p = self.program.progname
+        self.err.write(f"{p}: stack trace:\n")
+        for name, pos in reversed(frames):
+            where = f"{pos[0]}:{pos[1]}" if pos else "?"
+            self.err.write(f"{p}: 00000000: {where}: {name}\n")
+        self.err.write(f"{p}: stack trace finishes\n")
 
     def reset_message(self) -> None:
         """Start a new message: non-precious globals return to their defaults."""

@@ -38,7 +38,7 @@ def to_num(v) -> int:
     if m is None or m.end() != len(v):
         stop = v[m.end():] if m else v
         raise MFLException("e_ston_conv",
-                           f"Cannot convert stack value to number (stopped at {stop[:1]})")
+                           f"Cannot convert stack value to number (stopped at {stop})")
     sign, digits = m.groups()
     if digits[:2] in ("0x", "0X"):
         n = int(digits, 16)
@@ -65,14 +65,14 @@ def truth(v) -> bool:
 
 def div(a: int, b: int) -> int:
     if b == 0:
-        raise MFLException("e_divzero", "Division by zero")
+        raise MFLException("e_divzero", "Division by zero at 00000000")
     q = abs(a) // abs(b)
     return wrap(q if (a >= 0) == (b >= 0) else -q)
 
 
 def mod(a: int, b: int) -> int:
     if b == 0:
-        raise MFLException("e_divzero", "Division by zero")
+        raise MFLException("e_divzero", "Division by zero at 00000000")
     r = abs(a) % abs(b)
     return r if a >= 0 else -r
 

@@ -30,7 +30,7 @@ class LexError(Exception):
         self.line, self.col, self.message = line, col, message
 
 
-_HEREDOC_START = re.compile(r"<<(-)?( )?(?:'([^'\n]*)'|\\([A-Za-z_][A-Za-z0-9_]*)|([A-Za-z_][A-Za-z0-9_]*))")
+_HEREDOC_START = re.compile(r"<<(?:(-)( )?)?(?:'([^'\n]*)'|\\([A-Za-z_][A-Za-z0-9_]*)|([A-Za-z_][A-Za-z0-9_]*))")
 _BYE = re.compile(r"bye[ \t]*(#[^\n]*)?")
 
 
