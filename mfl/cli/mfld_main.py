@@ -76,6 +76,12 @@ def main(argv=None) -> int:
     if ns.version:
         print(f"mfld (mfl) {__version__}\ncompatible with mailfromd 8.15")
         return EX_OK
+    if ns.test is not None and ns.script and "=" in ns.script:
+        words = [ns.script] + list(ns.args)
+        first = next((w for w in words if "=" not in w), None)
+        if first is not None:
+            words.remove(first)
+            ns.script, ns.args = first, words
     script = ns.script or "/etc/mailfromd.mfl"
     opts = options_from(ns)
     if ns.preprocess_only:
@@ -120,11 +126,14 @@ def run_script(script, ns, opts) -> int:
     if unit.diags.errors:
         return EX_CONFIG
     variables = [tuple(v.split("=", 1)) if "=" in v else (v, "") for v in ns.variable]
+    echo = None
+    if ns.echo is not None:
+        echo = sys.stdout if ns.echo == "" else open(ns.echo, "a", encoding="utf-8")
     if ns.run is not None:
         return run_mode(unit, ns.run or "main", ns.args, progname=PROG,
-                        stack_trace=ns.stack_trace, variables=variables)
+                        stack_trace=ns.stack_trace, variables=variables, echo=echo)
     return test_mode(unit, ns.test or "envfrom", ns.args, progname=PROG,
-                     stack_trace=ns.stack_trace, variables=variables)
+                     stack_trace=ns.stack_trace, variables=variables, echo=echo)
 
 
 def entry() -> None:

@@ -231,7 +231,7 @@ class Compiler:
         if h.name in ("begin", "end", "startup", "shutdown"):
             self.prog.handlers.setdefault(h.name, []).append(hd)
         else:
-            self.prog.handlers[h.name] = [hd]      # a later definition replaces
+            self.prog.handlers.setdefault(h.name, [hd])   # mailfromd keeps the first
 
     # ------------------------------------------------------------ statements
     def block(self, stmts):
@@ -630,6 +630,16 @@ class Compiler:
     def ex_Var(self, e):
         name = e.name
         sc = self.scope
+        if name in _POS_CONSTS and not (sc and (name in sc.locals or name in sc.params)):
+            if name == "__file__":
+                v = e.pos[0] if e.pos else ""
+            elif name == "__line__":
+                v = e.pos[1] if e.pos else 0
+            elif name == "__function__":
+                v = sc.name if sc else ""
+            else:
+                v = self.ctx.module
+            return (lambda fr: v), (NUMBER if isinstance(v, int) else STRING)
         if e.percent:
             # in strings a variable shadows a constant of the same name
             got = self.var_ref(name)
@@ -684,13 +694,14 @@ class Compiler:
 
     def ex_Macro(self, e):
         name = e.name
+        shown = name if len(name) == 1 else "{" + name + "}"
         if self.scope is not None:
             self.prog.macros_used.setdefault(self.scope.name, set()).add(name)
 
         def macro(fr):
             v = fr.rt.macros.get(name)
             if v is None:
-                raise MFLException("e_macroundef", f"Macro not defined: {name}")
+                raise MFLException("e_macroundef", f"macro not defined: {shown}")
             return v
         return macro, STRING
 
@@ -746,7 +757,7 @@ class Compiler:
             if m is None:
                 raise RuntimeFault("no previous regular expression")
             if n >= len(m):
-                raise RuntimeFault("Invalid back-reference number")
+                raise RuntimeFault("invalid back-reference number")
             return m[n] or ""
         return backref, STRING
 
@@ -806,11 +817,18 @@ class Compiler:
         flags = self.ctx.regex.flags
         if isinstance(e.right, A.Str):
             creg = rx.compile(e.right.value, flags)
+            if isinstance(e.left, A.Str):
+                # both literal: mailfromd folds the match at compile time and
+                # records no back-references
+                folded = 0 if creg.search(e.left.value) is None else 1
+                return (lambda fr: folded), NUMBER
 
             def match_lit(fr):
                 g = creg.search(to_str(lf(fr)))
-                fr.rt.match = g
-                return 0 if g is None else 1
+                if g is None:
+                    return 0
+                fr.rt.match = g                  # a failed match keeps the old groups
+                return 1
             return match_lit, NUMBER
         rf, _ = self.expr(e.right)
 
@@ -821,8 +839,10 @@ class Compiler:
             except rx.RegexError as err:
                 raise MFLException("e_regcomp", f"compiling regex `{pat}': {err.message}")
             g = creg.search(to_str(lf(fr)))
+            if g is None:
+                return 0
             fr.rt.match = g
-            return 0 if g is None else 1
+            return 1
         return match_dyn, NUMBER
 
     def ex_Call(self, e):
@@ -915,6 +935,9 @@ class Compiler:
                 return 0
             return "" if fn.returns == STRING else None
         return call, fn.returns
+
+
+_POS_CONSTS = frozenset({"__file__", "__line__", "__function__", "__module__"})
 
 
 def _checked_shift(f):

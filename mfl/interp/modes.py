@@ -26,10 +26,15 @@ def print_mods(rt: Runtime, out) -> None:
 
 
 def test_mode(unit, handler: str, argv: list[str], *, progname: str = "mfld",
-              out=None, err=None, stack_trace: bool = False, variables=()) -> int:
+              out=None, err=None, stack_trace: bool = False, variables=(),
+              echo=None) -> int:
     """mailfromd --test: run HANDLER once (with startup/begin/end/shutdown around it)."""
     out = out or sys.stdout
     err = err or sys.stderr
+    from ..check.symbols import HANDLER_ARGS
+    if handler not in HANDLER_ARGS or handler == "action":
+        err.write(f"{progname}: unknown smtp state tag: {handler}\n")
+        return 64
     macros = {}
     args = []
     for a in argv:
@@ -38,14 +43,27 @@ def test_mode(unit, handler: str, argv: list[str], *, progname: str = "mfld",
             macros[k] = v
         else:
             args.append(a)
-    # mailfromd passes the handler's arguments as macros named 1, 2, 3, 4
-    for n in ("1", "2", "3", "4"):
-        if n in macros:
-            while len(args) < int(n):
-                args.append("")
-            args[int(n) - 1] = macros.pop(n)
+    # mailfromd passes the handler's arguments as macros named 1, 2, 3, 4;
+    # missing ones read as "" (or 0 for a number)
+    types = HANDLER_ARGS.get(handler, ())
+    given = {int(n): macros.pop(n) for n in ("1", "2", "3", "4") if n in macros}
+    for i, t in enumerate(types):
+        v = given.get(i + 1, args[i] if i < len(args) else None)
+        if v is None:
+            v = 0 if t == "number" else ""
+        elif t == "number":
+            try:
+                from ..runtime.values import to_num
+                v = to_num(v)
+            except MFLException:
+                v = 0
+        if i < len(args):
+            args[i] = v
+        else:
+            args.append(v)
     prog = compile_unit(unit, progname)
-    rt = Runtime(prog, macros=macros, out=err, err=err)
+    rt = Runtime(prog, macros=macros, out=echo or err, err=err)
+    rt.mmq_trace = out
     rt.stack_trace_on_error = stack_trace
     set_variables(rt, variables)
     for stage in ("startup", "begin"):
@@ -59,9 +77,9 @@ def test_mode(unit, handler: str, argv: list[str], *, progname: str = "mfld",
     print_mods(rt, out)
     kind = act.kind if act is not None else "continue"
     if act is not None and (act.code or act.xcode or act.text):
-        parts = [p for p in (act.code or ("550" if kind == "reject" else "451"),
-                             act.xcode, act.text) if p]
-        out.write("SET REPLY " + " ".join(parts) + "\n")
+        code = act.code or ("550" if kind == "reject" else "451")
+        xcode = f"{act.xcode} " if act.xcode else ""
+        out.write(f"SET REPLY {code} {xcode}{act.text or ''}\n")
     out.write(f"State {handler}: {kind}\n")
     for stage in ("end", "shutdown"):
         safe_call_handler(rt, stage)
@@ -84,14 +102,14 @@ def set_variables(rt: Runtime, variables) -> None:
 
 
 def run_mode(unit, func: str, argv: list[str], *, progname: str = "mfld",
-             out=None, err=None, stack_trace: bool = False, variables=()) -> int:
+             out=None, err=None, stack_trace: bool = False, variables=(), echo=None) -> int:
     """mailfromd --run: call FUNC (main) with the arguments; its value is the exit status."""
     err = err or sys.stderr
     prog = compile_unit(unit, progname)
     if func not in prog.funcs:
-        err.write(f"{progname}: function {func} is not defined\n")
+        err.write(f"{progname}: error: function {func} is not defined\n")
         return 78
-    rt = Runtime(prog, out=err, err=err)
+    rt = Runtime(prog, out=echo or err, err=err)
     rt.stack_trace_on_error = stack_trace
     set_variables(rt, variables)
     safe_call_handler(rt, "startup")
