@@ -1,7 +1,10 @@
 """Message modification queue."""
-from .registry import planned
+from .registry import builtin
 
 D = "mmq"
 
-planned("void mmq_purge()", domain=D,
-        doc="Drop all queued header/body/envelope modifications.")
+
+@builtin("void mmq_purge()", domain=D)
+def mmq_purge(rt):
+    """Drop all queued header/body/envelope modifications."""
+    rt.purge_mods()

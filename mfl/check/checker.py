@@ -172,6 +172,15 @@ class Checker:
             return True
         return self.default_public
 
+    def _through_done(self, node):
+        """A definition's span up to its closing `done' (as bison locates it)."""
+        nt = getattr(self, "next_pos", None)
+        if nt is None or not node.body:
+            return node.pos
+        last = node.body[-1].pos
+        d = nt(last)
+        return node.pos[:3] + (d[3], d[4])
+
     def _qualifiers(self, pos, quals) -> None:
         if "static" in quals and "public" in quals:
             nt = getattr(self, "next_pos", None)
@@ -398,10 +407,12 @@ class Checker:
                       f"this syntax is deprecated; use `prog {h.name}' instead")
         if h.name in self.handlers and h.name not in SPECIAL_HANDLERS:
             prev = self.handlers[h.name]
-            self.warn(h.pos, "redefined-handler", f"redefinition of handler `{h.name}'")
-            self.d.add(Diagnostic(span(prev.pos), "this is the location of the previous definition",
-                                  NOTE, "redefined-handler"))
-        self.handlers[h.name] = h
+            self.warn(self._through_done(h), "redefined-handler",
+                      f"redefinition of handler `{h.name}'")
+            self.warn(self._through_done(prev), "redefined-handler",
+                      "this is the location of the previous definition")
+        else:
+            self.handlers[h.name] = h          # the first definition is the one that runs
         self.scope = Scope("handler", h.name)
         self.scopes.append((h, self.scope))
         self.handler = h.name

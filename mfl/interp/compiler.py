@@ -551,11 +551,12 @@ class Compiler:
 
     def st_Action(self, a):
         kind = a.kind
+        pos = a.pos
         if kind in ("accept", "continue", "discard"):
-            sig = ActionSignal(kind)
-
             def act(fr):
-                raise ActionSignal(kind)
+                s = ActionSignal(kind)
+                s.pos = pos
+                raise s
             return act
         if a.functional:
             parts = [self.expr(x)[0] if x is not None else None for x in (a.code, a.xcode, a.message)]
@@ -579,7 +580,7 @@ class Compiler:
         vf = self.expr(h.value)[0] if h.value is not None else (lambda fr: "")
 
         def hdr(fr):
-            fr.rt.mmq.append(Mod(kind, name, to_str(vf(fr))))
+            fr.rt.queue(Mod(kind, name, to_str(vf(fr))))
         return hdr
 
     def st_ExprStmt(self, s):

@@ -74,7 +74,6 @@ def test_mode(unit, handler: str, argv: list[str], *, progname: str = "mfld",
         rt.warning(f"{pos[0]}:{pos[1]}" if pos else prog.file,
                    "`accept' causes previous message modification commands to be ignored; "
                    "call mmq_purge() prior to `accept', to suppress this warning")
-    print_mods(rt, out)
     kind = act.kind if act is not None else "continue"
     if act is not None and (act.code or act.xcode or act.text):
         code = act.code or ("550" if kind == "reject" else "451")

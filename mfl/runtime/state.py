@@ -16,8 +16,17 @@ class Mod:
     """One queued message modification (the MMQ); applied in order at eom."""
     kind: str               # add_header, insert_header, delete_header, replace_header, ...
     name: str = ""
-    value: str = ""
+    value: str | None = ""  # None: no value (header_delete)
     index: int = 1
+
+    _FORMAT = {"add_header": "ADD HEADER", "insert_header": "INSERT HEADER",
+               "replace_header": "REPLACE HEADER", "delete_header": "DELETE HEADER"}
+
+    def describe(self) -> str:
+        """As mailfromd's test mode prints a queued change."""
+        what = self._FORMAT.get(self.kind, self.kind.upper().replace("_", " "))
+        value = "(null)" if self.value is None else self.value
+        return f"{what} {self.name}: {value} {self.index}"
 
 
 class ActionSignal(Exception):
@@ -51,6 +60,18 @@ class Runtime:
         self.last_return = 0                   # last number a function returned (--run exit)
         self.global_catch: list = []           # catches installed by `begin'
         self.stack_trace_on_error = False
+        self.mmq_trace = None                  # test mode: print each queued change here
+
+    def queue(self, mod: Mod) -> None:
+        """Queue a message modification (applied at the end of eom)."""
+        self.mmq.append(mod)
+        if self.mmq_trace is not None:
+            self.mmq_trace.write(mod.describe() + "\n")
+
+    def purge_mods(self) -> None:
+        self.mmq.clear()
+        if self.mmq_trace is not None:
+            self.mmq_trace.write("clearing msgmod list\n")
 
     def echo(self, text: str) -> None:
         self.out.write(text + "\n")
