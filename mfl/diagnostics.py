@@ -18,6 +18,8 @@ class Span:
     end_col: int
 
     def __str__(self) -> str:
+        if self.col == 0:                     # a line-only location
+            return f"{self.file}:{self.line}"
         if self.end_line == self.line:
             if self.end_col <= self.col:
                 return f"{self.file}:{self.line}.{self.col}"

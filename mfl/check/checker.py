@@ -786,7 +786,8 @@ class Checker:
             try:
                 rx.compile(e.right.value, self.regex_state.flags)
             except rx.RegexError as err:
-                self.error(e.right.pos, f"error: Cannot compile regex: {err.message}")
+                p = e.right.pos
+                self.error((p[0], p[1], 0, p[1], 0), f"error: Cannot compile regex: {err.message}")
         return NUMBER
 
     def value(self, e):

@@ -242,7 +242,21 @@ class Compiler:
                 head = [self.stmt(x) for x in stmts[:i]]
                 guard = self.standalone_catch(s, stmts[i + 1:])
                 return self._seq(head + [guard], [x.pos for x in stmts[:i]] + [s.pos])
-        fns = [self.stmt(s) for s in stmts]
+        fns = []
+        for i, s in enumerate(stmts):
+            nxt = stmts[i + 1] if i + 1 < len(stmts) else None
+            if (isinstance(nxt, A.Pragma) and nxt.words[:1] == ("regex",)
+                    and _ends_with_regex_literal(s)):
+                # mailfromd's parser reads the pragma as its lookahead token before
+                # it compiles the match: the pragma already applies to the literal
+                import copy
+                saved = self.ctx.regex
+                self.ctx.regex = copy.deepcopy(saved)
+                self.ctx.regex.apply(nxt.words[1:])
+                fns.append(self.stmt(s))
+                self.ctx.regex = saved
+            else:
+                fns.append(self.stmt(s))
         return self._seq(fns, [s.pos for s in stmts])
 
     def _seq(self, fns, poss):
@@ -936,6 +950,20 @@ class Compiler:
                 return 0
             return "" if fn.returns == STRING else None
         return call, fn.returns
+
+
+def _ends_with_regex_literal(stmt) -> bool:
+    """Is the last token of stmt the regex literal of a `matches'?"""
+    last, parent = None, None
+    for n in A.walk(stmt):
+        if isinstance(n, A.Match) and n.op == "matches" and isinstance(n.right, A.Str):
+            r = n.right
+            if last is None or (r.pos[3], r.pos[4]) >= (last.pos[3], last.pos[4]):
+                last, parent = r, n
+    if last is None:
+        return False
+    end = max((n.pos[3], n.pos[4]) for n in A.walk(stmt) if n.pos)
+    return (last.pos[3], last.pos[4]) == end
 
 
 _POS_CONSTS = frozenset({"__file__", "__line__", "__function__", "__module__"})
