@@ -146,6 +146,11 @@ class ModuleLoader:
                     mod = it.name
                     default_public = it.interface != "static"
                     break
+            else:
+                if prog.items:
+                    first = prog.items[0].pos
+                    self.d.warning(Span(first[0], first[1], first[2], first[1], first[2] + 3),
+                                   "missing-module", "missing module declaration")
             chk = Checker(self.d, self, module=mod, default_public=default_public)
             chk.check_program(prog)
             mi = chk.module_info(mod, path)

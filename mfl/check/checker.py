@@ -758,7 +758,18 @@ class Checker:
         return nt(node.pos) if nt else node.pos
 
     def _numeric_literal(self, e, where) -> None:
-        if isinstance(e, A.Str) and not _NUMERIC.match(e.value):
+        """A constant string where a number is needed: mailfromd folds constant
+        expressions at compile time and fails to convert the result."""
+        if isinstance(e, A.Str):
+            value = e.value
+        elif isinstance(e, (A.Binary, A.Interp)) and not isinstance(e, A.Var):
+            try:
+                value = self.ceval.eval(e)
+            except NotConstant:
+                return
+        else:
+            return
+        if isinstance(value, str) and not _NUMERIC.match(value) and value != "":
             self.error(self._after(where), "cannot convert literal to number")
 
     def ex_Unary(self, e: A.Unary):
@@ -768,10 +779,12 @@ class Checker:
         return NUMBER
 
     def ex_Binary(self, e: A.Binary):
-        self.value(e.left)
+        lt = self.value(e.left)
         self.value(e.right)
         if e.op == ".":
             return STRING
+        if e.op in ("=", "!=", "<", "<=", ">", ">=") and lt == NUMBER:
+            self._numeric_literal(e.right, e)
         if e.op in _ARITH:
             self._numeric_literal(e.left, e)
             self._numeric_literal(e.right, e)

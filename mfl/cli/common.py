@@ -11,7 +11,8 @@ EX_OK, EX_USAGE, EX_DATAERR, EX_NOINPUT, EX_SOFTWARE, EX_TEMPFAIL, EX_CONFIG = 0
 
 # Warnings mailfromd itself gives (printed by ``mfld --lint`` too); all others are mfl's own.
 MAILFROMD_WARNINGS = frozenset({"redefined-handler", "redeclared", "shadow", "deprecated",
-                                "redefined", "ignored-args", "unnamed-parameter"})
+                                "redefined", "ignored-args", "unnamed-parameter",
+                                "missing-module", "uninitialized"})
 
 
 def parse_define(s: str) -> tuple[str, str | None]:

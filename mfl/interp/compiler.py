@@ -385,6 +385,10 @@ class Compiler:
     def st_Loop(self, s):
         init = self.block(s.init) if s.init else None
         cond = self.cond(s.cond) if s.cond is not None else None
+        if s.cond is not None and self.expr(s.cond)[1] == STRING:
+            # mailfromd 8.15 tests a string `while' condition as always true
+            cf = self.expr(s.cond)[0]
+            cond = lambda fr: (cf(fr), True)[1]
         step = self.block(s.step) if s.step else None
         body = self.block(s.body)
         post = self.cond(s.post) if s.post is not None else None
@@ -653,7 +657,7 @@ class Compiler:
             elif name == "__function__":
                 v = sc.name if sc else ""
             else:
-                v = self.ctx.module
+                v = self.ctx.module or "top"
             return (lambda fr: v), (NUMBER if isinstance(v, int) else STRING)
         if e.percent:
             # in strings a variable shadows a constant of the same name

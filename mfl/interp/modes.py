@@ -108,6 +108,14 @@ def run_mode(unit, func: str, argv: list[str], *, progname: str = "mfld",
     if func not in prog.funcs:
         err.write(f"{progname}: error: function {func} is not defined\n")
         return 78
+    fn = prog.funcs[func]
+    if func == "main":
+        if not fn.variadic:
+            err.write(f"{progname}: error: function main must take variable number of arguments\n")
+            return 78
+        if fn.returns != "number":
+            err.write(f"{progname}: error: function main must return number\n")
+            return 78
     rt = Runtime(prog, out=echo or err, err=err)
     rt.stack_trace_on_error = stack_trace
     set_variables(rt, variables)
