@@ -41,6 +41,7 @@ class Scope:
         self.in_catch = 0
         self.variadic = func.variadic if func else None
         self.restrict: frozenset | None = None    # handlers allowed by the calls made
+        self.uninit: set = set()                  # locals declared without a value, not yet set
 
 
 class Checker:
@@ -380,7 +381,9 @@ class Checker:
                 continue
             self._name_free(p.name, p.pos, "parameter")
             if p.name in self.vars and self.vars[p.name].kind == "global":
-                self.warn(p.pos, "shadow", f"parameter `{p.name}' is shadowing a global")
+                col = p.pos[4] - len(p.name) + 1
+                self.warn((p.pos[0], p.pos[3], col, p.pos[3], col), "shadow",
+                          f"parameter `{p.name}' is shadowing a global")
             if p.name in seen:
                 self.error(p.pos, f"duplicate parameter: {p.name}")
             seen.add(p.name)
@@ -438,6 +441,8 @@ class Checker:
     def st_Set(self, s: A.Set) -> None:
         t = self.expr(s.value)
         sym = self.lookup_var(s.name)
+        if sym is not None and self.scope is not None:
+            self.scope.uninit.discard(id(sym))
         if sym is None:
             if s.name in self.consts or (self.scope and s.name in self.scope.consts):
                 self.error(s.name_pos or s.pos, f"cannot assign to constant `{s.name}'")
@@ -453,7 +458,14 @@ class Checker:
             self.error(v.name_pos or v.pos, f"duplicate variable: {v.name}")
         elif v.name in self.scope.vars and self.scope.vars[v.name].kind == "param":
             self.warn(v.name_pos or v.pos, "shadow", f"variable `{v.name}' shadows a parameter")
-        self.scope.vars[v.name] = VarSym(v.name, v.type, v.name_pos or v.pos, "local")
+        elif v.name in self.vars and self.vars[v.name].kind == "global":
+            np = v.name_pos or v.pos
+            self.warn(np[:3] + np[1:3], "shadow",
+                      f"automatic variable `{v.name}' is shadowing a global")
+        sym = VarSym(v.name, v.type, v.name_pos or v.pos, "local")
+        self.scope.vars[v.name] = sym
+        if v.init is None:
+            self.scope.uninit.add(id(sym))
 
     def st_If(self, s: A.If) -> None:
         for cond, body in s.branches:
@@ -679,6 +691,10 @@ class Checker:
         if v is not None:
             v.used = True
             self.var_reads.add(id(v))
+            if self.scope is not None and id(v) in self.scope.uninit:
+                self.scope.uninit.discard(id(v))
+                self.warn(e.pos[:3] + e.pos[1:3], "uninitialized",
+                          f"use of uninitialized variable '{e.name}'")
             return v.type
         c = self.lookup_const(e.name)
         if c is not None:
@@ -715,6 +731,9 @@ class Checker:
                 self.error(e.pos, "argument number too high")
                 return STRING
             return args[n - 1]
+        params = sc.func.params if sc.func else ()
+        if n <= len(params):
+            return params[n - 1][0]
         if not sc.variadic:
             self.error(e.pos, "argument number too high")
             return STRING

@@ -29,6 +29,8 @@ WARNINGS: dict[str, str] = {
     "redefined": "a constant defined twice",
     "redefined-handler": "a milter handler defined twice",
     "ignored-args": "arguments given to accept, continue or discard, which ignore them",
+    "uninitialized": "a local variable read before any value was given to it",
+    "missing-module": "a required file without a module declaration",
     "unnamed-parameter": "a function parameter without a name (deprecated)",
     "import-nothing": "`from MODULE import NAME' where NAME is no public symbol of MODULE",
 }

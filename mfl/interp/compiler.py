@@ -747,8 +747,13 @@ class Compiler:
             if c is not None:
                 return c[0] if n == 1 else c[1] if n == 2 else ""
             if sc is not None and sc.kind == "func":
+                # $N in a function: the Nth actual argument, named ones included
+                a = fr.args
+                if n <= len(a):
+                    return a[n - 1]
                 va = fr.varargs
-                return va[n - 1] if n <= len(va) else ""
+                k = n - 1 - len(a)
+                return va[k] if k < len(va) else ""
             a = fr.args
             return a[n - 1] if n <= len(a) else ""
         t = STRING
