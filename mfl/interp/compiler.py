@@ -685,6 +685,8 @@ class Compiler:
             if name in sc.params:
                 idx, t = sc.params[name]
                 d = "" if t == STRING else 0
+                if sc.func is not None and idx < sc.func.nreq:
+                    return (lambda fr: fr.args[idx]), t      # mandatory: always given
 
                 def param(fr):
                     a = fr.args
@@ -821,11 +823,27 @@ class Compiler:
         if op == ".":
             return (lambda fr: to_str(lf(fr)) + to_str(rf(fr))), STRING
         if op in ("=", "!=", "<", "<=", ">", ">="):
-            c = to_num if lt == NUMBER else to_str
+            want = NUMBER if lt == NUMBER else STRING
+            lf, rf = self._as(lf, lt, want), self._as(rf, rt_, want)
+            fast = _fast_cmp(op, lf, rf, e.right, want)
+            if fast is not None:
+                return fast, NUMBER
             cmp = _CMP[op]
-            return (lambda fr: 1 if cmp(c(lf(fr)), c(rf(fr))) else 0), NUMBER
+            return (lambda fr: 1 if cmp(lf(fr), rf(fr)) else 0), NUMBER
+        lf, rf = self._as(lf, lt, NUMBER), self._as(rf, rt_, NUMBER)
+        fast = _fast_arith(op, lf, rf, e.right)
+        if fast is not None:
+            return fast, NUMBER
         fn = _ARITH[op]
-        return (lambda fr: fn(to_num(lf(fr)), to_num(rf(fr)))), NUMBER
+        return (lambda fr: fn(lf(fr), rf(fr))), NUMBER
+
+    @staticmethod
+    def _as(f, have, want):
+        """f converted to type want (no conversion when the static type matches)."""
+        if have == want:
+            return f
+        c = to_num if want == NUMBER else to_str
+        return lambda fr: c(f(fr))
 
     def ex_Match(self, e):
         lf, _ = self.expr(e.left)
@@ -890,10 +908,10 @@ class Compiler:
                 shift = self.expr(a.shift)[0] if a.shift is not None else None
                 spread = _checked_shift(shift) if shift is not None else (lambda fr: 0)
                 continue
-            f, _t = self.expr(a)
+            f, have = self.expr(a)
             t = types[i] if i < len(types) else variadic
             c = conv(t)
-            fixed.append(f if c is None else (lambda fr, f=f, c=c: c(f(fr))))
+            fixed.append(f if c is None or have == t else (lambda fr, f=f, c=c: c(f(fr))))
         return tuple(fixed), spread
 
     def builtin_call(self, b, e):
@@ -927,16 +945,10 @@ class Compiler:
         nparams = len(fn.params)
         fname, pos = fn.name, e.pos
         vc = conv(fn.variadic)
+        default = 0 if fn.returns == NUMBER else ("" if fn.returns == STRING else None)
 
-        def call(fr):
-            rt = fr.rt
-            vals = [f(fr) for f in fixed]
-            if spread is not None:
-                extra = fr.varargs[to_num(spread(fr)):]
-                vals.extend(extra if vc is None else [vc(x) for x in extra])
-            args = vals[:nparams]
-            varargs = vals[nparams:]
-            new = Frame([None] * fn.nlocals, args, len(vals), varargs)
+        def invoke(rt, args, nargs, varargs):
+            new = Frame([None] * fn.nlocals, args, nargs, varargs)
             new.rt = rt
             calls = rt.calls
             if len(calls) > rt.max_depth:
@@ -952,12 +964,25 @@ class Compiler:
             finally:
                 calls.pop()
             if r is not None and r[0] == RET:
-                if type(r[1]) is int:
-                    rt.last_return = r[1]
-                return r[1]
-            if fn.returns == NUMBER:
-                return 0
-            return "" if fn.returns == STRING else None
+                v = r[1]
+                if type(v) is int:
+                    rt.last_return = v
+                return v
+            return default
+
+        if spread is None and len(fixed) <= nparams:
+            n = len(fixed)
+
+            def call_simple(fr):
+                return invoke(fr.rt, [f(fr) for f in fixed], n, [])
+            return call_simple, fn.returns
+
+        def call(fr):
+            vals = [f(fr) for f in fixed]
+            if spread is not None:
+                extra = fr.varargs[to_num(spread(fr)):]
+                vals.extend(extra if vc is None else [vc(x) for x in extra])
+            return invoke(fr.rt, vals[:nparams], len(vals), vals[nparams:])
         return call, fn.returns
 
 
@@ -976,6 +1001,49 @@ def _ends_with_regex_literal(stmt) -> bool:
 
 
 _POS_CONSTS = frozenset({"__file__", "__line__", "__function__", "__module__"})
+
+
+_LMIN, _LMAX = -(1 << 63), (1 << 63) - 1
+
+
+def _fast_arith(op, lf, rf, right):
+    """Closures for the commonest arithmetic shapes (a constant right operand)."""
+    if isinstance(right, A.Num):
+        k = right.value
+        if op == "+":
+            def add_k(fr):
+                v = lf(fr) + k
+                return v if _LMIN <= v <= _LMAX else wrap(v)
+            return add_k
+        if op == "-":
+            def sub_k(fr):
+                v = lf(fr) - k
+                return v if _LMIN <= v <= _LMAX else wrap(v)
+            return sub_k
+    if op == "+":
+        def add(fr):
+            v = lf(fr) + rf(fr)
+            return v if _LMIN <= v <= _LMAX else wrap(v)
+        return add
+    if op == "-":
+        def sub(fr):
+            v = lf(fr) - rf(fr)
+            return v if _LMIN <= v <= _LMAX else wrap(v)
+        return sub
+    return None
+
+
+def _fast_cmp(op, lf, rf, right, want):
+    if (isinstance(right, A.Num) and want == NUMBER) or (isinstance(right, A.Str)
+                                                         and want == STRING):
+        k = right.value
+        if op == "<":
+            return lambda fr: 1 if lf(fr) < k else 0
+        if op == "=":
+            return lambda fr: 1 if lf(fr) == k else 0
+        if op == ">":
+            return lambda fr: 1 if lf(fr) > k else 0
+    return None
 
 
 def _checked_shift(f):
