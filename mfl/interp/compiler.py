@@ -166,6 +166,8 @@ class Compiler:
         if v.init is not None:
             default = conv(v.type)(self.const_value(v.init))
         self.new_global(v.name, v.type, default, v.qualifiers)
+        if v.init is not None:
+            self.prog.initialized[f"{self.ctx.module}:{v.name}"] = v.name_pos or v.pos
 
     def top_Set(self, s):
         val = self.const_value(s.value)
@@ -175,6 +177,7 @@ class Compiler:
         else:
             t = NUMBER if isinstance(val, int) else STRING
             self.new_global(s.name, t, val)
+        self.prog.initialized.setdefault(f"{self.ctx.module}:{s.name}", s.name_pos or s.pos)
 
     def top_ConstDecl(self, c, prev=None):
         if c.value is not None:

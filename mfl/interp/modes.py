@@ -88,16 +88,40 @@ def test_mode(unit, handler: str, argv: list[str], *, progname: str = "mfld",
 def set_variables(rt: Runtime, variables) -> None:
     """-v NAME=VALUE: assign global variables before the program starts."""
     from ..runtime.values import to_num
+    prog = rt.program
     for name, value in variables:
-        slot = rt.program.global_names.get(f":{name}")
+        slot = prog.global_names.get(f":{name}")
         if slot is None:
-            rt.err.write(f"{rt.program.progname}: <command line>: warning: no such variable: {name}\n")
+            where = _end_of_file(prog.file)
+            rt.err.write(f"{prog.progname}: {where}<command line>: warning: no such variable: {name}\n")
             continue
+        init = prog.initialized.get(f":{name}")
+        if init is not None:
+            rt.err.write(f"{prog.progname}: <command line>:1: warning: variable `{name}' already initialized\n")
+            rt.err.write(f"{prog.progname}: {_span(init)}: warning: this is the location of the previous initialization\n")
         cur = rt.program.global_defaults[slot]
         try:
             rt.globals[slot] = to_num(value) if isinstance(cur, int) else value
         except MFLException:
             rt.globals[slot] = 0
+
+
+def _span(pos) -> str:
+    f, l, c, el, ec = pos
+    return f"{f}:{l}.{c}-{ec}" if el == l and ec > c else f"{f}:{l}.{c}"
+
+
+def _end_of_file(path: str) -> str:
+    """The position of the last character of the script (mailfromd reports
+    command-line variable problems there)."""
+    try:
+        with open(path, encoding="utf-8", errors="replace") as f:
+            text = f.read().rstrip()
+    except OSError:
+        return ""
+    line = text.count("\n") + 1
+    col = len(text) - text.rfind("\n") - 1
+    return f"{path}:{line}.{col}: "
 
 
 def run_mode(unit, func: str, argv: list[str], *, progname: str = "mfld",
