@@ -47,6 +47,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-v", "--variable", action="append", default=[], metavar="NAME=VALUE")
     p.add_argument("--stack-trace", action="store_true",
                    help="print a stack trace when a run-time error occurs")
+    p.add_argument("--step-limit", type=int, metavar="N",
+                   help="loop iterations allowed per handler call (mfl only; default 10000000)")
     p.add_argument("script", nargs="?")
     p.add_argument("args", nargs=argparse.REMAINDER)
     return p
@@ -118,6 +120,8 @@ def run_script(script, ns, opts) -> int:
     if not os.path.exists(script):
         print(f"{PROG}: {script}: No such file or directory", file=sys.stderr)
         return 66
+    if ns.step_limit:
+        os.environ["MFL_STEP_LIMIT"] = str(ns.step_limit)
     opts.warnings = False
     unit = compile_file(script, opts)
     for d in unit.diags.items:

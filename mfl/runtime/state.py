@@ -7,6 +7,7 @@ message-modification queue.  A ``Frame`` is one function or handler call.
 """
 from __future__ import annotations
 
+import os
 import sys
 from dataclasses import dataclass, field
 
@@ -53,7 +54,9 @@ class Runtime:
         self.depth = 0
         self.max_depth = 2000
         self.steps = 0                         # loop iterations and calls so far
-        self.step_limit = 50_000_000           # per handler call: endless loops end here
+        # loop iterations allowed per handler call: an endless loop ends here with a
+        # run-time error (tempfail) instead of hanging the mail server
+        self.step_limit = int(os.environ.get("MFL_STEP_LIMIT", "10000000"))
         self.budget = budget                   # instructions left (0: unlimited)
         self.extra: dict = {}                  # per-domain state of built-ins
         self.calls: list = []                  # (callee, call position) of active calls
