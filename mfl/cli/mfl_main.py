@@ -105,7 +105,14 @@ def cmd_lint(ns) -> int:
 
 
 def main(argv=None) -> int:
-    ns = build_parser().parse_args(argv)
+    parser = build_parser()
+    ns, extra = parser.parse_known_args(argv)
+    if extra:
+        # handler/function arguments may follow the options
+        if ns.cmd in ("test", "run") and not any(x.startswith("-") for x in extra):
+            ns.args = list(ns.args) + extra
+        else:
+            parser.error(f"unrecognized arguments: {' '.join(extra)}")
     if ns.cmd == "lint":
         return cmd_lint(ns)
     if ns.cmd in ("test", "run"):
