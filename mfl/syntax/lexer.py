@@ -268,6 +268,25 @@ _PAREN_FOLLOW = re.compile(r"[ \t\r\n]*\(")
 _DO_FOLLOW = re.compile(r"[ \t\r\n]*do\b")
 
 
+class Tok:
+    """A token: lighter than Lark's Token (the parser only reads these fields)."""
+    __slots__ = ("type", "value", "start_pos", "line", "column", "end_line", "end_column",
+                 "end_pos")
+
+    def __init__(self, type, value, start_pos, line, column, end_line, end_column, end_pos):
+        self.type = type
+        self.value = value
+        self.start_pos = start_pos
+        self.line = line
+        self.column = column
+        self.end_line = end_line
+        self.end_column = end_column
+        self.end_pos = end_pos
+
+    def __repr__(self) -> str:
+        return f"Tok({self.type}, {self.value!r})"
+
+
 class Tokenizer:
     """Turns prescanned text into Lark tokens.  ``kinds`` maps literal strings
     (keywords, punctuation) to the grammar's terminal names."""

@@ -20,7 +20,7 @@ from lark.exceptions import (LarkError, UnexpectedCharacters, UnexpectedEOF,
 from . import ast as A
 from lark.lexer import Lexer as _LarkLexer
 
-from .lexer import HereDoc, LexError, Tokenizer, decode_string, prescan
+from .lexer import HereDoc, LexError, Tok, Tokenizer, decode_string, prescan
 
 GRAMMAR = Path(__file__).with_name("mfl.lark")
 
@@ -183,7 +183,7 @@ class _Builder:
         for it in items:
             if it is None:
                 continue
-            if isinstance(it, Token):
+            if isinstance(it, Tok):
                 if it.type == "SEMI":
                     optional = True
                 continue
@@ -377,7 +377,7 @@ class _Builder:
         for c in ch:
             if c is None:
                 continue
-            if isinstance(c, Token):
+            if isinstance(c, Tok):
                 if c.type == "CODE":
                     code = A.Str(self.tp(c), c.value)
                 else:
@@ -557,7 +557,7 @@ class _Climber:
         if self.i >= self.n:
             return None
         t = self.items[self.i]
-        if not isinstance(t, Token):             # pragma: no cover
+        if not isinstance(t, Tok):             # pragma: no cover
             return None
         if t.type == "MX":
             return ("mx " + self.items[self.i + 1].value, 2, t)
@@ -591,7 +591,7 @@ class _Climber:
     def unary(self):
         t = self.items[self.i]
         self.i += 1
-        if isinstance(t, Token):
+        if isinstance(t, Tok):
             if t.type == "NOT":
                 e = self.binary(_NOT_PREC + 1)
                 return A.Unary(self.b.join(t, e), "not", e)
@@ -635,7 +635,7 @@ def _make_string(pos, parts):
 def _pos_of(b: _Builder, x):
     if x is None:
         return None
-    if isinstance(x, Token):
+    if isinstance(x, Tok):
         return b.tp(x)
     if isinstance(x, A.Node):
         return x.pos
@@ -705,7 +705,7 @@ class _MFLLexer(_LarkLexer):
         for t in lexer_conf.terminals:
             if t.pattern.type == "str":
                 kinds[t.pattern.value] = t.name
-        self.tokenizer = Tokenizer(kinds, RESERVED, Token)
+        self.tokenizer = Tokenizer(kinds, RESERVED, Tok)
 
     def lex(self, data, *_):
         text = getattr(data, "text", data)       # Lark passes the text (or a state)
@@ -803,7 +803,7 @@ class _Driver:
         body = text.rstrip()
         eline = body.count("\n") + 1
         ecol = len(body) - (body.rfind("\n") + 1)
-        end = Token("$END", "", len(body), eline, max(ecol, 1), eline, max(ecol, 1) + 1)
+        end = Tok("$END", "", len(body), eline, max(ecol, 1), eline, max(ecol, 1) + 1, len(body))
         while True:
             try:
                 is_shift, arg = states[state_stack[-1]]["$END"]
@@ -886,12 +886,12 @@ def _partial_program(stack: list, file: str) -> A.Program:
         v = stack[i]
         if isinstance(v, list) and not isinstance(v, _StmtList):
             items.extend(x for x in v if isinstance(x, A.Node))
-        elif isinstance(v, Token) and v.type in ("PROG", "FUNC"):
+        elif isinstance(v, Tok) and v.type in ("PROG", "FUNC"):
             head, body = _partial_body(stack[i + 1:])
             if v.type == "PROG" and head:
                 name = head[0]
                 items.append(A.Handler(_tokpos(v, file), getattr(name, "value", "?"), body))
-            elif v.type == "FUNC" and head and isinstance(head[0], Token):
+            elif v.type == "FUNC" and head and isinstance(head[0], Tok):
                 params, variadic, returns = (), None, None
                 for h in head[1:]:
                     if isinstance(h, tuple) and len(h) == 2 and isinstance(h[0], tuple):
@@ -909,7 +909,7 @@ def _partial_body(rest: list):
     """Split the stack after PROG/FUNC into (header values, statements)."""
     head: list = []
     k = 0
-    while k < len(rest) and not (isinstance(rest[k], Token) and rest[k].type == "DO"):
+    while k < len(rest) and not (isinstance(rest[k], Tok) and rest[k].type == "DO"):
         v = rest[k]
         if hasattr(v, "data") and hasattr(v, "children"):     # a Lark helper-rule tree
             head.extend(v.children)
@@ -926,7 +926,7 @@ def _flatten(vals: list) -> tuple:
             out.extend(v)
         elif isinstance(v, A.Node) and not isinstance(v, (A.Expr.__args__)):
             out.append(v)
-        elif isinstance(v, Token) and v.type == "LOOP":
+        elif isinstance(v, Tok) and v.type == "LOOP":
             inner = _flatten(vals[j + 1:])
             out.append(A.Loop(v and (None, v.line, v.column, v.line, v.column), None, (), None,
                               (), inner, None))
