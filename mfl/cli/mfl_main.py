@@ -126,6 +126,15 @@ def entry() -> None:
         sys.exit(main())
     except KeyboardInterrupt:
         sys.exit(130)
+    except BrokenPipeError:
+        sys.exit(141)
+    except Exception as e:                      # a bug in mfl: say so, without a traceback
+        import os
+        if os.environ.get("MFL_DEBUG"):
+            raise
+        print(f"mfl: internal error: {type(e).__name__}: {e} "
+              f"(set MFL_DEBUG=1 for details)", file=sys.stderr)
+        sys.exit(70)
 
 
 if __name__ == "__main__":

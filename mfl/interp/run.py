@@ -87,6 +87,11 @@ def safe_call_handler(rt: Runtime, name: str, args=()) -> tuple[ActionSignal | N
         report_runtime_error(rt, e)
         rt.err.write(f"{rt.program.progname}: execution of the filter program was not finished\n")
         return ActionSignal("tempfail"), False
+    except Exception as e:                      # a bug in mfl: still no lost mail
+        fault = RuntimeFault(f"internal error: {type(e).__name__}: {e}", getattr(e, "pos", None))
+        report_runtime_error(rt, fault)
+        rt.err.write(f"{rt.program.progname}: execution of the filter program was not finished\n")
+        return ActionSignal("tempfail"), False
 
 
 def call_function(rt: Runtime, name: str, args: list):
