@@ -150,6 +150,9 @@ def run_mode(unit, func: str, argv: list[str], *, progname: str = "mfld",
     except (MFLException, RuntimeFault, RecursionError) as e:
         report_runtime_error(rt, e)
         return rt.last_return & 0xFF
+    except Exception as e:                      # a bug in mfl
+        report_runtime_error(rt, RuntimeFault(f"internal error: {type(e).__name__}: {e}"))
+        return 70
     safe_call_handler(rt, "end")
     try:
         return int(r) & 0xFF if isinstance(r, int) else 0
