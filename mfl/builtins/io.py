@@ -850,10 +850,768 @@ def get_output(rt, fd):
     return st.out_slot if st.out is not None and st.out_slot >= 0 else -1
 
 
-planned("string filter_string(string input, string filter_pipe)", domain=D,
-        doc="Pass INPUT through the Mailutils filter chain FILTER_PIPE.")
-planned("void filter_fd(number src_fd, number dst_fd, string filter_pipe)", domain=D,
-        doc="Copy SRC_FD to DST_FD through the filter chain FILTER_PIPE.")
+# ---------------------------------------------------------------- filters
+#
+# Mailutils filter chains ("crlf | base64", "decode(base64)", "linelen(62)"),
+# applied to whole buffers.  Each filter is (encoder, decoder), either None
+# when the filter does not work in that mode ("Empty virtual function").
+# Behaviour measured through mailfromd 8.15 (filter_fd): see the comments.
+
+class _FilterInitError(Exception):
+    """A filter cannot be created: the Mailutils error text."""
+
+
+class _FilterRunError(Exception):
+    """A filter failed while running: the Mailutils error text."""
+
+
+_ENOENT_TEXT = "Requested item not found"
+_ENOSYS_TEXT = "Empty virtual function"
+_PARSE_TEXT = "Parse error"
+_EINVAL_TEXT = "Invalid argument"
+_FAILURE_TEXT = "Operation failed"
+
+
+def _f_identity(data, args):
+    return data
+
+
+def _f_7bit(data, args):
+    return bytes(c & 0x7F for c in data)
+
+
+_B64 = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
+_B64_INDEX = {c: i for i, c in enumerate(_B64)}
+
+
+def _base64_enc(data, linelen):
+    import base64
+    enc = base64.b64encode(data)
+    if not linelen:
+        return enc
+    out = bytearray()
+    for i in range(0, len(enc), linelen):
+        chunk = enc[i:i + linelen]
+        out += chunk
+        if len(chunk) == linelen:
+            out += b"\n"            # a full line always ends in a newline
+    return bytes(out)
+
+
+def _f_base64_dec(data, args):
+    # non-alphabet characters are skipped; '=' ends the data; an incomplete
+    # final group is dropped
+    out = bytearray()
+    quad = []
+    for c in data:
+        if c == 0x3D:                           # '='
+            if len(quad) >= 2:
+                v = 0
+                for q in quad:
+                    v = (v << 6) | q
+                v <<= 6 * (4 - len(quad))
+                out += v.to_bytes(3, "big")[:len(quad) - 1]
+            return bytes(out)
+        q = _B64_INDEX.get(c)
+        if q is None:
+            continue
+        quad.append(q)
+        if len(quad) == 4:
+            v = (quad[0] << 18) | (quad[1] << 12) | (quad[2] << 6) | quad[3]
+            out += v.to_bytes(3, "big")
+            quad = []
+    return bytes(out)
+
+
+def _f_crlf_enc(data, args):
+    norm = "-n" in args
+    out = bytearray()
+    prev = None
+    for c in data:
+        if c == 10 and not (norm and prev == 13):
+            out += b"\r\n"
+        else:
+            out.append(c)
+        prev = c
+    return bytes(out)
+
+
+def _f_crlf_dec(data, args):
+    return data.replace(b"\r\n", b"\n")
+
+
+def _dot_enc(data, eol: bytes, norm: bool):
+    out = bytearray()
+    bol = True
+    prev = None
+    for c in data:
+        if bol and c == 0x2E:
+            out += b"."
+        if c == 10:
+            out += b"\n" if (eol == b"\n" or (norm and prev == 13)) else eol
+            bol = True
+        else:
+            out.append(c)
+            bol = False
+        prev = c
+    if out and not out.endswith(b"\n"):
+        out += eol
+    out += b"." + eol
+    return bytes(out)
+
+
+def _dot_dec(data, crlf: bool):
+    out = bytearray()
+    i = 0
+    n = len(data)
+    while i < n:
+        # at the beginning of a line
+        if data[i] == 0x2E:
+            if crlf and data[i + 1:i + 3] == b"\r\n":
+                break
+            if not crlf and data[i + 1:i + 2] == b"\n":
+                break
+            if i + 1 >= n:
+                break
+            i += 1
+        j = data.find(b"\n", i)
+        line = data[i:] if j < 0 else data[i:j + 1]
+        if crlf and line.endswith(b"\r\n"):
+            line = line[:-2] + b"\n"
+        out += line
+        if j < 0:
+            break
+        i = j + 1
+    return bytes(out)
+
+
+def _split_nl(data):
+    out = []
+    i = 0
+    while i < len(data):
+        j = data.find(b"\n", i)
+        if j < 0:
+            out.append(data[i:])
+            break
+        out.append(data[i:j + 1])
+        i = j + 1
+    return out
+
+
+def _f_from_enc(data, args):
+    out = bytearray()
+    for line in _split_nl(data):
+        if not line.endswith(b"\n") and line and b"From "[:len(line)] == line \
+                and len(line) < 5:
+            raise _FilterRunError(_FAILURE_TEXT)
+        if line.startswith(b"From "):
+            out += b">"
+        out += line
+    return bytes(out)
+
+
+def _gt_from(line: bytes) -> int:
+    """Number of '>' before 'From ' at the start of LINE, or -1."""
+    k = 0
+    while k < len(line) and line[k] == 0x3E:
+        k += 1
+    return k if line[k:k + 5] == b"From " else -1
+
+
+def _partial_gt_from(line: bytes) -> bool:
+    """LINE (without newline) could still become '>*From '."""
+    k = 0
+    while k < len(line) and line[k] == 0x3E:
+        k += 1
+    rest = line[k:]
+    return len(rest) < 5 and b"From "[:len(rest)] == rest
+
+
+def _f_from_dec(data, args):
+    out = bytearray()
+    for line in _split_nl(data):
+        if _gt_from(line) > 0:
+            line = line[1:]
+        out += line
+    return bytes(out)
+
+
+def _f_fromrd_enc(data, args):
+    out = bytearray()
+    for line in _split_nl(data):
+        if not line.endswith(b"\n") and _partial_gt_from(line):
+            break                       # 8.15 drops such a last line
+        if _gt_from(line) >= 0:
+            out += b">"
+        out += line
+    return bytes(out)
+
+
+def _f_fromrd_dec(data, args):
+    out = bytearray()
+    for line in _split_nl(data):
+        if not line.endswith(b"\n") and _partial_gt_from(line) and line.startswith(b">"):
+            break
+        if _gt_from(line) > 0:
+            line = line[1:]
+        out += line
+    return bytes(out)
+
+
+def _f_header_dec(data, args):
+    i = data.find(b"\n\n")
+    return data if i < 0 else data[:i + 1]
+
+
+_WS = b" \t\n\r\v\f"
+
+
+def _inline_comment_args(args):
+    comment = b";"
+    rest = list(args)
+    if rest and not rest[0].startswith("-"):
+        comment = _b(rest.pop(0))
+    opts = {"info": None, "r": False, "S": False}
+    i = 0
+    while i < len(rest):
+        a = rest[i]
+        if a == "-i" and i + 1 < len(rest):
+            opts["info"] = _b(rest[i + 1])
+            i += 2
+            continue
+        if a == "-r":
+            opts["r"] = True
+        elif a == "-S":
+            opts["S"] = True
+        i += 1
+    return comment, opts
+
+
+def _f_inline_enc(data, args):
+    comment, opts = _inline_comment_args(args)
+    prefix = comment + (b" " if opts["S"] else b"")
+    return b"".join(prefix + line for line in _split_nl(data))
+
+
+def _f_inline_dec(data, args):
+    comment, opts = _inline_comment_args(args)
+    out = bytearray()
+    removed = False
+    for lineno, line in enumerate(_split_nl(data), 1):
+        drop = False
+        if line.startswith(comment):
+            after = line[len(comment):len(comment) + 1]
+            drop = not opts["S"] or (after != b"" and after in _WS)
+        elif opts["r"] and line.strip(_WS) == b"":
+            drop = True
+        if drop:
+            removed = True
+            continue
+        if removed and opts["info"] is not None:
+            out += opts["info"] + b" " + str(lineno).encode() + b"\n"
+        removed = False
+        out += line
+    return bytes(out)
+
+
+def _f_linecon_dec(data, args):
+    info = None
+    if len(args) >= 2 and args[0] == "-i":
+        info = _b(args[1])
+    out = bytearray()
+    lineno = 1
+    joined = False
+    i = 0
+    n = len(data)
+    while i < n:
+        c = data[i]
+        if c == 0x5C and i + 1 < n and data[i + 1] == 10:
+            lineno += 1
+            joined = True
+            i += 2
+            continue
+        if c == 0x5C and i + 1 == n:
+            break
+        out.append(c)
+        if c == 10:
+            lineno += 1
+            if joined and info is not None:
+                out += info + b" " + str(lineno).encode() + b"\n"
+            joined = False
+        i += 1
+    return bytes(out)
+
+
+def _linelen_n(args):
+    if not args:
+        return 76
+    import re
+    m = re.fullmatch(r"\s*([+-]?)(\d+)", args[0])
+    if not m:
+        raise _FilterInitError(_PARSE_TEXT)
+    v = int(m.group(2))
+    if m.group(1) == "-" or v > 0xFFFFFFFFFFFFFFFF:
+        return 0
+    return v
+
+
+def _f_linelen_enc(data, args):
+    n = _linelen_n(args)
+    if n <= 0:
+        return data
+    out = bytearray()
+    col = 0
+    for c in data:
+        out.append(c)
+        if c == 10:
+            col = 0
+            continue
+        col += 1
+        if col == n:
+            out += b"\n"
+            col = 0
+    return bytes(out)
+
+
+def _qp_enc(data, q: bool):
+    out = bytearray()
+    for c in data:
+        if q and c == 0x20:
+            out += b"_"
+        elif q and c in (0x5F, 0x3F):
+            out += b"=%02X" % c
+        elif c == 0x3D or c == 13 or c >= 0x7F or (c < 0x20 and c not in (9, 10)):
+            out += b"=%02X" % c
+        else:
+            out.append(c)
+    return bytes(out)
+
+
+_HEX = b"0123456789abcdefABCDEF"
+
+
+def _qp_dec(data, q: bool):
+    out = bytearray()
+    i = 0
+    n = len(data)
+    while i < n:
+        c = data[i]
+        if c == 0x3D:
+            if data[i + 1:i + 2] == b"\n":
+                i += 2
+                continue
+            if data[i + 1:i + 3] == b"\r\n":
+                i += 3
+                continue
+            h = data[i + 1:i + 3]
+            if len(h) == 2 and h[0] in _HEX and h[1] in _HEX:
+                out.append(int(h, 16))
+                i += 3
+                continue
+            break                       # a bad escape ends the data
+        out.append(0x20 if q and c == 0x5F else c)
+        i += 1
+    return bytes(out)
+
+
+def _xml_enc(data, numeric: bool):
+    out = bytearray()
+    text = data.decode("utf-8", "surrogateescape")
+    for ch in text:
+        o = ord(ch)
+        if ch == "<":
+            out += b"&lt;"
+        elif ch == ">":
+            out += b"&gt;"
+        elif ch == "&":
+            out += b"&amp;"
+        elif numeric and 0xDC80 <= o <= 0xDCFF:
+            out += b"&#x%x;" % (o - 0xDC00)
+        elif numeric and o < 0x20 and o not in (9, 10, 13):
+            out += b"&#x%x;" % o
+        else:
+            out += ch.encode("utf-8", "surrogateescape")
+    return bytes(out)
+
+
+def _xml_dec(data, numeric: bool):
+    out = bytearray()
+    i = 0
+    n = len(data)
+    while i < n:
+        c = data[i]
+        if c != 0x26:
+            out.append(c)
+            i += 1
+            continue
+        for ent, val in ((b"&lt;", b"<"), (b"&gt;", b">"), (b"&amp;", b"&")):
+            if data.startswith(ent, i):
+                out += val
+                i += len(ent)
+                break
+        else:
+            if numeric and data.startswith(b"&#", i):
+                j = data.find(b";", i)
+                body = data[i + 2:j] if j >= 0 else b""
+                try:
+                    if body[:1] in (b"x", b"X"):
+                        v = int(body[1:], 16)
+                    else:
+                        v = int(body, 10)
+                    if not body or body.startswith((b"+", b"-")) or b" " in body:
+                        raise ValueError
+                except ValueError:
+                    break                   # a bad reference ends the data
+                out.append(v & 0xFF)
+                i = j + 1
+                continue
+            out.append(c)
+            i += 1
+    return bytes(out)
+
+
+_C_ESC = {7: b"a", 8: b"b", 12: b"f", 10: b"n", 13: b"r", 9: b"t", 11: b"v"}
+_C_UNESC = {ord(v): k for k, v in _C_ESC.items()}
+
+
+def _f_cescape_enc(data, args):
+    out = bytearray()
+    for c in data:
+        e = _C_ESC.get(c)
+        if e is not None:
+            out += b"\\" + e
+        elif c < 0x20 or c == 0x7F:
+            out += b"\\\0"              # 8.15 writes a NUL after the backslash
+        else:
+            out.append(c)
+    return bytes(out)
+
+
+def _f_cescape_dec(data, args):
+    out = bytearray()
+    i = 0
+    n = len(data)
+    while i < n:
+        c = data[i]
+        if c != 0x5C:
+            out.append(c)
+            i += 1
+            continue
+        if i + 1 >= n:
+            break
+        d = data[i + 1]
+        if d in _C_UNESC:
+            out.append(_C_UNESC[d])
+        elif d in (0x5C, 0x22):
+            out.append(d)
+        else:
+            break
+        i += 2
+    return bytes(out)
+
+
+def _f_dq_enc(data, args):
+    return data.replace(b"\\", b"\\\\").replace(b'"', b'\\"')
+
+
+def _f_dq_dec(data, args):
+    out = bytearray()
+    i = 0
+    n = len(data)
+    while i < n:
+        c = data[i]
+        if c == 0x5C:
+            if i + 1 >= n:
+                break
+            out.append(data[i + 1])
+            i += 2
+            continue
+        out.append(c)
+        i += 1
+    return bytes(out)
+
+
+def _iconv_check(args):
+    import codecs
+    if len(args) < 2 or len(args) > 3:
+        raise _FilterInitError(_EINVAL_TEXT)
+    if len(args) == 3 and args[2] not in ("none", "copy-pass", "copy-octal"):
+        raise _FilterInitError(_EINVAL_TEXT)
+    try:
+        codecs.lookup(args[0])
+        codecs.lookup(args[1])
+    except LookupError:
+        raise _FilterInitError(_FAILURE_TEXT) from None
+
+
+def _f_iconv(data, args):
+    import codecs
+    src, dst = args[0], args[1]
+    fallback = args[2] if len(args) > 2 else "copy-octal"
+    enc = codecs.getincrementalencoder(dst)()
+    try:
+        text = data.decode(src, "surrogateescape")
+    except UnicodeError:
+        text = data.decode("latin-1")
+        src = "latin-1"
+    out = bytearray()
+
+    def bad(raw: bytes):
+        if fallback == "none":
+            raise _FilterRunError(os.strerror(errno.EILSEQ))
+        if fallback == "copy-pass":
+            out.extend(raw)
+        else:
+            for b in raw:
+                out.extend(b"\\%03o" % b)
+    for ch in text:
+        o = ord(ch)
+        if 0xDC80 <= o <= 0xDCFF:
+            bad(bytes([o - 0xDC00]))
+            continue
+        try:
+            out += enc.encode(ch)
+        except UnicodeEncodeError:
+            bad(ch.encode(src, "surrogateescape"))
+    out += enc.encode("", final=True)
+    return bytes(out)
+
+
+# name (lower case) -> (encoder, decoder, argument check or None)
+_FILTERS = {
+    "7bit": (_f_7bit, _f_identity, None),
+    "8bit": (_f_identity, _f_identity, None),
+    "binary": (_f_identity, _f_identity, None),
+    "base64": (lambda d, a: _base64_enc(d, 76), _f_base64_dec, None),
+    "b": (lambda d, a: _base64_enc(d, 0), _f_base64_dec, None),
+    "crlf": (_f_crlf_enc, _f_crlf_dec, None),
+    "rfc822": (_f_crlf_enc, _f_crlf_dec, None),
+    "crlfdot": (lambda d, a: _dot_enc(d, b"\r\n", "-n" in a),
+                lambda d, a: _dot_dec(d, True), None),
+    "dot": (lambda d, a: _dot_enc(d, b"\n", False), lambda d, a: _dot_dec(d, False), None),
+    "from": (_f_from_enc, _f_from_dec, None),
+    "fromrd": (_f_fromrd_enc, _f_fromrd_dec, None),
+    "header": (None, _f_header_dec, None),
+    "inline-comment": (_f_inline_enc, _f_inline_dec, None),
+    "linecon": (None, _f_linecon_dec, None),
+    "linelen": (_f_linelen_enc, None, _linelen_n),
+    "quoted-printable": (lambda d, a: _qp_enc(d, False), lambda d, a: _qp_dec(d, False), None),
+    "q": (lambda d, a: _qp_enc(d, True), lambda d, a: _qp_dec(d, True), None),
+    "xml": (lambda d, a: _xml_enc(d, True), lambda d, a: _xml_dec(d, True), None),
+    "htmlent": (lambda d, a: _xml_enc(d, False), lambda d, a: _xml_dec(d, False), None),
+    "c-escape": (_f_cescape_enc, _f_cescape_dec, None),
+    "dq": (_f_dq_enc, _f_dq_dec, None),
+    "iconv": (_f_iconv, _f_iconv, _iconv_check),
+}
+
+
+class _ChainSyntax(Exception):
+    def __init__(self, text, near):
+        super().__init__(text)
+        self.text, self.near = text, near
+
+
+def _chain_tokens(text: str):
+    """Tokens (kind, value, start, end): kind is 'word', '|', '(', ')', ',' or 'eof'."""
+    toks = []
+    i = 0
+    n = len(text)
+    while True:
+        while i < n and text[i] in " \t\n\r\f\v":
+            i += 1
+        if i >= n:
+            toks.append(("eof", "", n, n))
+            return toks
+        c = text[i]
+        if c in "|(),":
+            toks.append((c, c, i, i + 1))
+            i += 1
+            continue
+        start = i
+        buf = []
+        while i < n and text[i] not in " \t\n\r\f\v|(),":
+            c = text[i]
+            if c in "'\"":
+                j = text.find(c, i + 1)
+                if j < 0:
+                    j = n
+                buf.append(text[i + 1:j])
+                i = j + 1
+                continue
+            if c == "\\" and i + 1 < n:
+                buf.append(text[i + 1])
+                i += 2
+                continue
+            buf.append(c)
+            i += 1
+        toks.append(("word", "".join(buf), start, i))
+
+
+def _parse_chain(text: str):
+    """[(name, args, decode?, start)] of the chain; errors as (message, near)."""
+    toks = _chain_tokens(text)
+    pos = 0
+    stages = []
+
+    def peek():
+        return toks[pos]
+
+    def near(start, tok):
+        return text[start:max(start, tok[3] - 1)]
+
+    def pipeline(decode, group_start):
+        nonlocal pos
+        while True:
+            tok = peek()
+            if tok[0] != "word":
+                if tok[0] == "eof" and group_start is not None:
+                    raise _ChainSyntax("unexpected end of input in pipe group",
+                                       near(group_start, tok))
+                shown = tok[1]
+                raise _ChainSyntax(f'expected filter name, but found "{shown}"',
+                                   near(tok[2], tok))
+            name, start = tok[1], tok[2]
+            pos += 1
+            if name in ("encode", "decode") and peek()[0] == "(":
+                gstart = peek()[2]
+                pos += 1
+                pipeline(name == "decode", gstart)
+                tok = peek()
+                if tok[0] != ")":
+                    if tok[0] == "eof":
+                        raise _ChainSyntax("unexpected end of input in pipe group",
+                                           near(gstart, tok))
+                    raise _ChainSyntax(f'expected ")", but found "{tok[1]}"', near(tok[2], tok))
+                pos += 1
+            else:
+                args = []
+                if peek()[0] == "(":
+                    pos += 1
+                    if peek()[0] == ")":
+                        pos += 1
+                    else:
+                        while True:
+                            tok = peek()
+                            if tok[0] == "eof":
+                                raise _ChainSyntax("unexpected end of input in argument list",
+                                                   near(tok[2], tok))
+                            if tok[0] != "word":
+                                raise _ChainSyntax(f'expected argument, but found "{tok[1]}"',
+                                                   near(tok[2], tok))
+                            args.append(tok[1])
+                            pos += 1
+                            tok = peek()
+                            if tok[0] == ",":
+                                pos += 1
+                                continue
+                            if tok[0] == ")":
+                                pos += 1
+                                break
+                            if tok[0] == "eof":
+                                raise _ChainSyntax("unexpected end of input in argument list",
+                                                   near(tok[2], tok))
+                            raise _ChainSyntax(f'expected "," or ")", but found "{tok[1]}"',
+                                               near(tok[2], tok))
+                stages.append(_make_filter(name, args, decode, near(start, peek())))
+            tok = peek()
+            if tok[0] == "|":
+                pos += 1
+                continue
+            if tok[0] == "eof" or (tok[0] == ")" and group_start is not None):
+                return
+            raise _ChainSyntax(f'expected pipe or end of input, but found "{tok[1]}"',
+                               near(tok[2], tok))
+
+    pipeline(False, None)
+    return stages
+
+
+def _make_filter(name, args, decode, near):
+    spec = _FILTERS.get(name.lower())
+    if spec is None:
+        raise _ChainSyntax(f"failed to create filter {name}: {_ENOENT_TEXT}", near)
+    enc, dec, check = spec
+    fn = dec if decode else enc
+    try:
+        if fn is None:
+            raise _FilterInitError(_ENOSYS_TEXT)
+        if check is not None:
+            check(args)
+    except _FilterInitError as e:
+        raise _ChainSyntax(f"failed to create filter {name}: {e}", near) from None
+    return fn, args
+
+
+def _chain(who: str, text: str):
+    try:
+        return _parse_chain(text)
+    except _ChainSyntax as e:
+        raise MFLException("e_failure", f"{who}: {e.text}, near {e.near}") from None
+
+
+def _run_chain(stages, data: bytes) -> bytes:
+    for fn, args in stages:
+        data = fn(data, args)
+    return data
+
+
+@builtin("string filter_string(string input, string filter_pipe)", domain=D)
+def filter_string(rt, input_, filter_pipe):
+    """Pass INPUT through the Mailutils filter chain FILTER_PIPE."""
+    stages = _chain("filter_string", filter_pipe)
+    try:
+        return _s(_run_chain(stages, _b(input_)))
+    except _FilterRunError as e:
+        raise MFLException("e_failure", f"filter_string: mu_stream_read: {e}") from None
+
+
+@builtin("void filter_fd(number src_fd, number dst_fd, string filter_pipe)", domain=D)
+def filter_fd(rt, src_fd, dst_fd, filter_pipe):
+    """Copy SRC_FD to DST_FD through the filter chain FILTER_PIPE (SRC's descriptor is
+    closed afterwards, as in mailfromd 8.15)."""
+    t = _table(rt)
+    src = t.get(src_fd)
+    dst = t.get(dst_fd)
+    try:
+        stages = _chain("filter_fd", filter_pipe)
+        data = bytearray()
+        while True:
+            try:
+                chunk = src.read_chunk()
+            except OSError:
+                break
+            if not chunk:
+                break
+            data += chunk
+        try:
+            out = _run_chain(stages, bytes(data))
+        except _FilterRunError as e:
+            raise MFLException("e_failure", f"filter_fd: mu_stream_copy: {e}") from None
+        try:
+            if out:
+                dst.write_bytes(out)
+        except OSError:
+            pass
+    finally:
+        _kill_fd(src)
+
+
+def _kill_fd(st: Stream) -> None:
+    """Close ST's OS descriptor, leaving the slot (later use: EBADF)."""
+    if st.fd is not None and not st.dead:
+        if st.sock is not None:
+            try:
+                st.sock.close()
+            except OSError:
+                pass
+        else:
+            try:
+                os.close(st.fd)
+            except OSError:
+                pass
+        st.dead = True
+    st.rbuf = b""
+
 
 variable("number io_buffering", domain=D, default=0,
          doc="Default buffering type for new descriptors (0: none, 1: full, 2: line).")
