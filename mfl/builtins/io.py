@@ -744,6 +744,9 @@ def write(rt, rd, s, size=None):
     """Write STR (or its first SIZE bytes) to RD."""
     st = _table(rt).get(rd)
     data = _b(s)
+    nul = data.find(b"\0")
+    if nul >= 0:
+        data = data[:nul]               # a C string ends at its NUL
     if size is not None:
         if size < 0 or size > len(data) + (1 << 20):
             raise MFLException("e_io", f"write error on {st.name}: Bad address")
@@ -899,28 +902,31 @@ def _base64_enc(data, linelen):
 
 
 def _f_base64_dec(data, args):
-    # non-alphabet characters are skipped; '=' ends the data; an incomplete
-    # final group is dropped
-    out = bytearray()
+    # Mailutils' decoder, measured: groups of four alphabet characters, '='
+    # counting as a zero; other characters are skipped; every group appends
+    # three bytes but the length grows by 3 minus the padding seen so far
+    # (never reset), so the result is a prefix of them; an incomplete final group
+    # is dropped; more than three '=' in all: "invalid base64 input".
+    buf = bytearray()
+    nbytes = 0
+    pad = 0
     quad = []
     for c in data:
-        if c == 0x3D:                           # '='
-            if len(quad) >= 2:
-                v = 0
-                for q in quad:
-                    v = (v << 6) | q
-                v <<= 6 * (4 - len(quad))
-                out += v.to_bytes(3, "big")[:len(quad) - 1]
-            return bytes(out)
         q = _B64_INDEX.get(c)
         if q is None:
-            continue
+            if c != 0x3D:
+                continue
+            q = 0
+            pad += 1
         quad.append(q)
         if len(quad) == 4:
             v = (quad[0] << 18) | (quad[1] << 12) | (quad[2] << 6) | quad[3]
-            out += v.to_bytes(3, "big")
+            buf += v.to_bytes(3, "big")
             quad = []
-    return bytes(out)
+            if pad > 3:
+                raise _FilterRunError("invalid base64 input")
+            nbytes += 3 - pad
+    return bytes(buf[:nbytes])
 
 
 def _f_crlf_enc(data, args):
@@ -937,7 +943,10 @@ def _f_crlf_enc(data, args):
 
 
 def _f_crlf_dec(data, args):
-    return data.replace(b"\r\n", b"\n")
+    out = data.replace(b"\r\n", b"\n")
+    if out.endswith(b"\r") and not data.endswith(b"\r\n"):
+        out = out[:-1]                  # a CR at the very end waits for a LF forever
+    return out
 
 
 def _dot_enc(data, eol: bytes, norm: bool):
@@ -961,27 +970,66 @@ def _dot_enc(data, eol: bytes, norm: bool):
 
 
 def _dot_dec(data, crlf: bool):
+    """dot (crlf=False) and crlfdot decoders: a leading dot is removed, a line
+    holding a single dot ends the data; state left pending at the end of the
+    input (a CR, a dot) produces nothing."""
+    if not crlf:
+        out = bytearray()
+        i = 0
+        n = len(data)
+        while i < n:
+            if data[i] == 0x2E:
+                if data[i + 1:i + 2] == b"\n" or i + 1 >= n:
+                    break
+                i += 1
+            j = data.find(b"\n", i)
+            out += data[i:] if j < 0 else data[i:j + 1]
+            if j < 0:
+                break
+            i = j + 1
+        return bytes(out)
+    BOL, MID, CR, DOT, DOT_CR, DOT_NL = range(6)
     out = bytearray()
-    i = 0
-    n = len(data)
-    while i < n:
-        # at the beginning of a line
-        if data[i] == 0x2E:
-            if crlf and data[i + 1:i + 3] == b"\r\n":
-                break
-            if not crlf and data[i + 1:i + 2] == b"\n":
-                break
-            if i + 1 >= n:
-                break
-            i += 1
-        j = data.find(b"\n", i)
-        line = data[i:] if j < 0 else data[i:j + 1]
-        if crlf and line.endswith(b"\r\n"):
-            line = line[:-2] + b"\n"
-        out += line
-        if j < 0:
-            break
-        i = j + 1
+    state = BOL
+    for c in data:
+        if state == DOT_NL:
+            out += b"\n"
+            state = BOL
+        if state == DOT_CR:
+            if c == 10:
+                return bytes(out)
+            out += b".\r"
+            state = MID
+        elif state == DOT:
+            if c == 0x2E:
+                out.append(c)
+                state = MID
+                continue
+            if c == 13:
+                state = DOT_CR
+                continue
+            if c == 10:
+                state = DOT_NL
+                continue
+            state = MID
+        elif state == BOL:
+            if c == 0x2E:
+                state = DOT
+                continue
+            state = MID
+        elif state == CR:
+            if c == 10:
+                out += b"\n"
+                state = BOL
+                continue
+            out += b"\r"
+            state = MID
+        # MID
+        if c == 13:
+            state = CR
+            continue
+        out.append(c)
+        state = BOL if c == 10 else MID
     return bytes(out)
 
 
@@ -1030,6 +1078,8 @@ def _partial_gt_from(line: bytes) -> bool:
 def _f_from_dec(data, args):
     out = bytearray()
     for line in _split_nl(data):
+        if not line.endswith(b"\n") and line.startswith(b">") and _partial_gt_from(line):
+            raise _FilterRunError(_FAILURE_TEXT)
         if _gt_from(line) > 0:
             line = line[1:]
         out += line
@@ -1094,22 +1144,26 @@ def _f_inline_enc(data, args):
 
 
 def _f_inline_dec(data, args):
+    # a removed comment line leaves line information pending (-i): it is
+    # written at the start of the next line, which is then copied as is
+    # (even if -r would remove it)
     comment, opts = _inline_comment_args(args)
     out = bytearray()
-    removed = False
+    pending = False
     for lineno, line in enumerate(_split_nl(data), 1):
-        drop = False
         if line.startswith(comment):
             after = line[len(comment):len(comment) + 1]
-            drop = not opts["S"] or (after != b"" and after in _WS)
-        elif opts["r"] and line.strip(_WS) == b"":
-            drop = True
-        if drop:
-            removed = True
-            continue
-        if removed and opts["info"] is not None:
+            if not opts["S"] or after == b"" or after in _WS:
+                pending = True
+                continue
+        if pending and opts["info"] is not None:
             out += opts["info"] + b" " + str(lineno).encode() + b"\n"
-        removed = False
+            out += line
+            pending = False
+            continue
+        pending = False
+        if opts["r"] and line.strip(_WS) == b"":
+            continue
         out += line
     return bytes(out)
 
@@ -1214,27 +1268,86 @@ def _qp_dec(data, q: bool):
     return bytes(out)
 
 
+def _xml_char_ok(cp: int) -> bool:
+    # the ranges Mailutils lets through (its upper bounds are exclusive)
+    return (cp in (9, 10, 13) or 0x20 <= cp < 0xD7FF or 0xE000 <= cp < 0xFFFD
+            or 0x10000 <= cp < 0x10FFFF)
+
+
+def _utf8_seq(data: bytes, i: int):
+    """(code point or None, length) of the UTF-8 sequence at I; None with the
+    length of the valid prefix when it is malformed; (-1, n) when the input
+    ends inside the sequence."""
+    c = data[i]
+    if c < 0x80:
+        return c, 1
+    if 0xC0 <= c < 0xE0:
+        need, cp, least = 1, c & 0x1F, 0x80
+    elif 0xE0 <= c < 0xF0:
+        need, cp, least = 2, c & 0x0F, 0x800
+    elif 0xF0 <= c < 0xF8:
+        need, cp, least = 3, c & 0x07, 0x10000
+    else:
+        return None, 1
+    k = 1
+    while k <= need:
+        if i + k >= len(data):
+            return -1, k
+        d = data[i + k]
+        if d & 0xC0 != 0x80:
+            return None, k
+        cp = (cp << 6) | (d & 0x3F)
+        k += 1
+    if cp < least:
+        return None, k
+    return cp, k
+
+
 def _xml_enc(data, numeric: bool):
     out = bytearray()
-    text = data.decode("utf-8", "surrogateescape")
-    for ch in text:
-        o = ord(ch)
-        if ch == "<":
+    if not numeric:
+        for c in data:
+            out += {0x3C: b"&lt;", 0x3E: b"&gt;", 0x26: b"&amp;"}.get(c, bytes((c,)))
+        return bytes(out)
+    i = 0
+    n = len(data)
+    while i < n:
+        c = data[i]
+        if c == 0x3C:
             out += b"&lt;"
-        elif ch == ">":
+            i += 1
+            continue
+        if c == 0x3E:
             out += b"&gt;"
-        elif ch == "&":
+            i += 1
+            continue
+        if c == 0x26:
             out += b"&amp;"
-        elif numeric and 0xDC80 <= o <= 0xDCFF:
-            out += b"&#x%x;" % (o - 0xDC00)
-        elif numeric and o < 0x20 and o not in (9, 10, 13):
-            out += b"&#x%x;" % o
+            i += 1
+            continue
+        cp, k = _utf8_seq(data, i)
+        if cp == -1:
+            out += data[i:]             # incomplete at the end: copied as is
+            break
+        if cp is None:
+            for b in data[i:i + k]:
+                out += b"&#x%x;" % b
+        elif _xml_char_ok(cp):
+            out += data[i:i + k]
         else:
-            out += ch.encode("utf-8", "surrogateescape")
+            out += b"&#x%x;" % cp
+        i += k
     return bytes(out)
 
 
+_ENTITY_CHARS = frozenset(b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789#")
+
+
 def _xml_dec(data, numeric: bool):
+    # '&' starts an entity of letters, digits and '#'; it ends at ';' (then
+    # &lt; &gt; &amp; and, for xml, &#N; &#xH; are replaced, others kept),
+    # at another character (kept as is) or at the end of the input (dropped);
+    # an empty number (&#; &#x;) ends the data
     out = bytearray()
     i = 0
     n = len(data)
@@ -1244,29 +1357,37 @@ def _xml_dec(data, numeric: bool):
             out.append(c)
             i += 1
             continue
-        for ent, val in ((b"&lt;", b"<"), (b"&gt;", b">"), (b"&amp;", b"&")):
-            if data.startswith(ent, i):
-                out += val
-                i += len(ent)
+        j = i + 1
+        while j < n and data[j] in _ENTITY_CHARS:
+            j += 1
+        if j >= n:
+            break
+        if data[j] != 0x3B:
+            out += data[i:j]
+            i = j
+            continue
+        name = data[i + 1:j]
+        i = j + 1
+        rep = {b"lt": b"<", b"gt": b">", b"amp": b"&"}.get(name)
+        if rep is not None:
+            out += rep
+            continue
+        if numeric and name.startswith(b"#"):
+            body = name[1:]
+            if body.startswith(b"x"):
+                digits, base = body[1:], 16
+            else:
+                digits, base = body, 10
+            if not digits:
                 break
-        else:
-            if numeric and data.startswith(b"&#", i):
-                j = data.find(b";", i)
-                body = data[i + 2:j] if j >= 0 else b""
-                try:
-                    if body[:1] in (b"x", b"X"):
-                        v = int(body[1:], 16)
-                    else:
-                        v = int(body, 10)
-                    if not body or body.startswith((b"+", b"-")) or b" " in body:
-                        raise ValueError
-                except ValueError:
-                    break                   # a bad reference ends the data
+            try:
+                v = int(digits, base)
+            except ValueError:
+                v = None
+            if v is not None and v <= 0xFFFFFFFF and digits.isalnum():
                 out.append(v & 0xFF)
-                i = j + 1
                 continue
-            out.append(c)
-            i += 1
+        out += b"&" + name + b";"
     return bytes(out)
 
 
