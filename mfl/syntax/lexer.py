@@ -139,7 +139,7 @@ def prescan(text: str) -> tuple[str, list[HereDoc]]:
 
 
 _ESCAPES = {"a": "\a", "b": "\b", "f": "\f", "n": "\n", "r": "\r", "t": "\t", "v": "\v",
-            "\n": "\n", "\\": "\\", '"': '"'}
+            "\n": "", "\\": "\\", '"': '"'}     # backslash-newline joins the lines
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 
@@ -151,12 +151,18 @@ def decode_string(s: str, *, escapes: bool = True) -> list:
     offset of the reference in ``s``.
     """
     parts: list = []
-    buf: list[str] = []
+    buf: list = []          # str pieces and raw bytes (from \xHH and \0OOO escapes)
     i, n = 0, len(s)
 
     def flush():
         if buf:
-            parts.append("".join(buf))
+            if any(type(x) is bytes for x in buf):
+                # MFL strings are bytes: escapes name bytes, read back as UTF-8
+                raw = b"".join(x if type(x) is bytes else
+                               x.encode("utf-8", "surrogateescape") for x in buf)
+                parts.append(raw.decode("utf-8", "surrogateescape"))
+            else:
+                parts.append("".join(buf))
             buf.clear()
 
     while i < n:
@@ -165,12 +171,12 @@ def decode_string(s: str, *, escapes: bool = True) -> list:
             d = s[i + 1]
             if d == "x" and i + 2 < n and s[i + 2] in "0123456789abcdefABCDEF":
                 m = re.match(r"[0-9a-fA-F]{1,2}", s[i + 2:])
-                buf.append(chr(int(m.group(), 16)))
+                buf.append(bytes((int(m.group(), 16),)))
                 i += 2 + m.end()
                 continue
             if d == "0":
                 m = re.match(r"[0-7]{0,3}", s[i + 2:])
-                buf.append(chr(int(m.group() or "0", 8) & 0xFF))
+                buf.append(bytes((int(m.group() or "0", 8) & 0xFF,)))
                 i += 2 + m.end()
                 continue
             if d.isdigit():
