@@ -99,6 +99,7 @@ class Stream:
         self.out: Stream | None = None  # |& : the write side ("stdin of NAME")
         self.out_slot = -1
         self.twoway = False             # a |& pipe: writes go to self.out
+        self.dangling = False           # its write side was closed by descriptor
         self.parent: Stream | None = None
         self.dead = False               # OS descriptor closed behind our back (filter_fd)
         self.rd_shut = False
@@ -267,8 +268,11 @@ class IOTable:
     def _close_stream(self, fd: int, st: Stream) -> None:
         self.slots[fd] = None
         if st.parent is not None:               # the write side of a |& pipe
+            # closed through its own descriptor: the pipe keeps a dangling
+            # reference (get_output still returns the slot, shutdown(fd,
+            # SHUT_WR) fails), as in mailfromd 8.15
             st.parent.out = None
-            st.parent.out_slot = -1
+            st.parent.dangling = True
             st.close()
             return
         if st.out is not None:
@@ -655,12 +659,17 @@ def shutdown(rt, rd, how):
         if how == 2:
             t.close(rd)
         elif how == 1:
-            if st.out is not None:
-                if 0 <= st.out_slot < len(t.slots) and t.slots[st.out_slot] is st.out:
-                    t.close(st.out_slot)
-                else:
-                    st.out.close()
-                    st.out = None
+            if st.dangling:
+                raise MFLException("e_io",
+                                   "shutdown: shutdown failed: Socket operation on non-socket")
+            out = st.out
+            if out is not None:
+                if 0 <= st.out_slot < len(t.slots) and t.slots[st.out_slot] is out:
+                    t.slots[st.out_slot] = None
+                st.out = None
+                st.out_slot = -1
+                out.parent = None
+                out.close()
         else:
             st.rd_shut = True
         return
@@ -850,7 +859,7 @@ def getbufsize(rt, fd):
 def get_output(rt, fd):
     """The descriptor of the write side of a '|&' pipe FD; -1 for other streams."""
     st = _table(rt).get(fd)
-    return st.out_slot if st.out is not None and st.out_slot >= 0 else -1
+    return st.out_slot if (st.out is not None or st.dangling) and st.out_slot >= 0 else -1
 
 
 # ---------------------------------------------------------------- filters
