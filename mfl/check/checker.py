@@ -822,6 +822,27 @@ class Checker:
                 self.error((p[0], p[1], 0, p[1], 0), f"error: Cannot compile regex: {err.message}")
         return NUMBER
 
+    def _fold_check(self, e) -> None:
+        """mailfromd evaluates sed expressions and intervals given as literals when
+        it compiles the script: their errors are compile errors."""
+        if e.name == "sed":
+            from ..builtins.strings import sed_check
+            for a in e.args[1:]:
+                if isinstance(a, A.Str):
+                    msg = sed_check(a.value, self.regex_state.flags)
+                    if msg:
+                        self.error(a.pos, msg)
+        elif e.name == "interval" and e.args and isinstance(e.args[0], A.Str):
+            from ..runtime.errors import MFLException
+            b = R.FUNCTIONS.get("interval")
+            if b is not None and b.impl is not None:
+                try:
+                    b.impl(None, e.args[0].value)
+                except MFLException as err:
+                    self.error(e.pos, err.message.removeprefix("interval: "))
+                except Exception:
+                    pass
+
     def value(self, e):
         t = self.expr(e)
         if t is None:
@@ -873,6 +894,8 @@ class Checker:
                     self.error(e.pos, f"{what} `{e.name}' cannot be used in prog `{sc.name}'")
             else:
                 sc.restrict = f.handlers if sc.restrict is None else sc.restrict & f.handlers
+        if f.builtin is not None and e.name in ("sed", "interval"):
+            self._fold_check(e)
         if value_needed and f.returns is None:
             self.error(e.pos, "unspecified value not ignored as it should be")
         if not value_needed and f.returns is not None and f.builtin is None:

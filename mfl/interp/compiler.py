@@ -935,6 +935,17 @@ class Compiler:
                 raise RuntimeFault(f"built-in function `{name}' is not implemented yet")
             return planned, (None if sig.ret == R.VOID else sig.ret)
 
+        if getattr(impl, "wants_regex_flags", False):
+            rflags = self.ctx.regex.flags        # the #pragma regex flags at the call
+
+            def call_rx(fr):
+                args = [f(fr) for f in fixed]
+                if spread is not None:
+                    va = fr.varargs[to_num(spread(fr)):]
+                    args.extend(va if vc is None else [vc(x) for x in va])
+                return impl(fr.rt, *args, regex_flags=rflags)
+            return call_rx, (None if sig.ret == R.VOID else sig.ret)
+
         def call(fr):
             args = [f(fr) for f in fixed]
             if spread is not None:
