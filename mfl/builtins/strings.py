@@ -435,7 +435,8 @@ def _digits_at(f: bytes, i: int) -> int:
     return i
 
 
-@builtin("string sprintf(string format, ...)", domain=D)
+@builtin("string sprintf(string format, ...)", domain=D,
+         doc="printf-style formatting of the remaining arguments (mailfromd's own dialect).")
 def sprintf(rt, fmt, *args):
     """printf-style formatting of the remaining arguments (as mailfromd does it).
 
