@@ -187,13 +187,8 @@ class Stream:
 
     def write_bytes(self, data: bytes) -> None:
         fd = self._wfd()
-        if self.rbuf and not self.twoway:
-            # give back read-ahead so that the write lands at the logical offset
-            try:
-                os.lseek(fd, -len(self.rbuf), os.SEEK_CUR)
-            except OSError:
-                pass
-            self.rbuf = b""
+        # as in Mailutils, a write goes to the OS offset, past any read-ahead,
+        # and the read buffer stays
         view = memoryview(data)
         while view:
             n = os.write(fd, view)
