@@ -1308,6 +1308,9 @@ def _utf8_seq(data: bytes, i: int):
 def _xml_enc(data, numeric: bool):
     out = bytearray()
     if not numeric:
+        # htmlent: a last character that needs an entity is lost (8.15)
+        if data and data[-1] in b"<>&":
+            data = data[:-1]
         for c in data:
             out += {0x3C: b"&lt;", 0x3E: b"&gt;", 0x26: b"&amp;"}.get(c, bytes((c,)))
         return bytes(out)
