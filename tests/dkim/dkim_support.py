@@ -76,12 +76,12 @@ class LoopbackDNS:
     "SERVFAIL", "NODATA", "DROP" (no reply: the client times out).
     Answers carry ``ttl``.  ``queries`` lists the names asked."""
 
-    def __init__(self, zone=None, ttl=300):
+    def __init__(self, zone=None, ttl=300, port=0):
         self.zone = dict(zone or {})
         self.ttl = ttl
         self.queries: list[str] = []
         self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        self.sock.bind(("127.0.0.1", 0))
+        self.sock.bind(("127.0.0.1", port))
         self.sock.settimeout(0.2)
         self.port = self.sock.getsockname()[1]
         self._stop = threading.Event()

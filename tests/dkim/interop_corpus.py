@@ -64,3 +64,9 @@ CORPUS = {
         b"\r\n"
         + b"".join(b"line %d with  some   text \t\r\n" % i for i in range(5000))),
 }
+
+# RFC 5322 requires Date (and OpenDKIM's test tool insists on it)
+CORPUS = {name: (msg if b"Date:" in msg else
+                 (b"Date: Mon, 1 Jan 2024 00:00:00 +0000" + (b"\n" if name == "lf-only" else b"\r\n")
+                  + msg))
+          for name, msg in CORPUS.items()}
