@@ -353,29 +353,26 @@ _SYSLOG_PRI = {"emerg", "alert", "crit", "err", "warning", "notice", "info", "de
 
 
 def _parse_stderr_spec(cmd: str):
-    """Split an optional '2>...' redirection off CMD: (spec, rest)."""
+    """Split an optional '2>SPEC' (SPEC up to white space) off CMD: (spec, rest).
+    spec: None (no redirection: stderr closed), ("fail", None) (SPEC not
+    understood: the command is not run), ("null",), ("file", name, append) or
+    ("syslog", text)."""
     if not cmd.startswith("2>"):
         return None, cmd
-    rest = cmd[2:]
-    if rest.startswith("null:"):
-        return ("append", "/dev/null"), rest[5:]
-    append = False
-    if rest.startswith(">"):
-        append = True
-        rest = rest[1:]
-    if rest.startswith("file:"):
-        rest = rest[5:]
-        i = 0
-        while i < len(rest) and not rest[i].isspace():
-            i += 1
-        return ("append" if append else "trunc", rest[:i]), rest[i:]
-    if rest.startswith("syslog:"):
-        rest = rest[7:]
-        i = 0
-        while i < len(rest) and not rest[i].isspace():
-            i += 1
-        return ("syslog", rest[:i]), rest[i:]
-    return None, cmd
+    i = 2
+    while i < len(cmd) and not cmd[i].isspace():
+        i += 1
+    tok, rest = cmd[2:i], cmd[i:]
+    append = tok.startswith(">")
+    if append:
+        tok = tok[1:]
+    if tok.startswith("null:"):
+        return ("null",), rest
+    if tok.startswith("file:"):
+        return ("file", tok[5:], append), rest
+    if tok.startswith("syslog:"):
+        return ("syslog", tok[7:]), rest
+    return ("fail", None), rest
 
 
 def _argv(cmd: str) -> list[str] | None:
@@ -389,22 +386,34 @@ def _argv(cmd: str) -> list[str] | None:
     return words or None
 
 
-def _stderr_target(spec):
-    """An OS descriptor for the child's stderr (caller closes it), or None (closed)."""
-    if spec is None:
-        return None
-    kind, arg = spec
-    if kind == "syslog":
-        return ("syslog", arg)
-    flags = os.O_WRONLY | os.O_CREAT | (os.O_APPEND if kind == "append" else os.O_TRUNC)
-    try:
-        return os.open(arg, flags, 0o644)
-    except OSError:
-        return None
+def _stderr_target(spec, warn):
+    """The child's stderr for SPEC: an OS descriptor (caller closes it),
+    ("syslog", facility, priority) or None (closed)."""
+    kind = spec[0]
+    if kind == "null":
+        return os.open(os.devnull, os.O_WRONLY | os.O_APPEND)
+    if kind == "file":
+        name, append = spec[1], spec[2]
+        if not name:
+            return None
+        flags = os.O_WRONLY | os.O_CREAT | (os.O_APPEND if append else os.O_TRUNC)
+        try:
+            return os.open(name, flags, 0o644)
+        except OSError as e:
+            warn(f"cannot open file {name} for appending: {_strerror(e)}")
+            return None
+    fac, dot, pri = spec[1].partition(".")
+    if fac.lower() not in _SYSLOG_FAC:
+        warn(f"unknown syslog facility ({fac}), redirecting stderr to MAIL")
+        fac = "mail"
+    if dot and pri.lower() not in _SYSLOG_PRI:
+        warn(f"unknown syslog priority ({fac}), redirecting stderr to ERR")
+        pri = "err"
+    return ("syslog", fac.lower(), (pri or "err").lower())
 
 
 def _start(cmd: str, mode: str, stdin_fd=None, stdout_fd=None, stderr_fd=None,
-           err_spec=None):
+           err_spec=None, warn=None):
     """Run CMD.  MODE: 'w' (pipe to its stdin), 'r' (pipe from its stdout), 'rw'.
     STDIN_FD/STDOUT_FD/STDERR_FD: descriptors to give it instead.
     Returns (proc, our_write_end, our_read_end)."""
@@ -426,13 +435,17 @@ def _start(cmd: str, mode: str, stdin_fd=None, stdout_fd=None, stderr_fd=None,
     err_target = stderr_fd
     close_err = False
     syslog_spec = None
+    run = True
     if err_target is None and err_spec is not None:
-        t = _stderr_target(err_spec)
-        if isinstance(t, tuple):
-            syslog_spec = t[1]
-        elif t is not None:
-            err_target, close_err = t, True
-    argv = _argv(cmd)
+        if err_spec[0] == "fail":
+            run = False
+        else:
+            t = _stderr_target(err_spec, warn or (lambda text: None))
+            if isinstance(t, tuple):
+                syslog_spec = t[1:]
+            elif t is not None:
+                err_target, close_err = t, True
+    argv = _argv(cmd) if run else None
     proc = None
     try:
         if argv is not None:
@@ -471,12 +484,12 @@ def _start(cmd: str, mode: str, stdin_fd=None, stdout_fd=None, stderr_fd=None,
     return proc, wr, rd
 
 
-def _syslog_pump(pipe, spec: str) -> None:
+def _syslog_pump(pipe, spec) -> None:
     import syslog as _sl
     import threading
-    fac, _, pri = spec.partition(".")
-    facility = getattr(_sl, "LOG_" + fac.upper(), _sl.LOG_USER)
-    priority = getattr(_sl, "LOG_" + (pri or "err").upper(), _sl.LOG_ERR)
+    fac, pri = spec
+    facility = getattr(_sl, "LOG_" + fac.upper(), _sl.LOG_MAIL)
+    priority = getattr(_sl, "LOG_" + pri.upper(), _sl.LOG_ERR)
 
     def run():
         with pipe:
@@ -507,7 +520,13 @@ def _open_pipe(rt, name: str, body: str, who: str, in_st=None, out_st=None,
     t = _table(rt)
     if not t.free_slot():
         raise MFLException("e_failure", f"{who}: no more files available")
-    proc, wr, rd = _start(cmd, mode, stdin_fd, stdout_fd, stderr_fd, spec)
+
+    def warn(text):
+        try:
+            rt.err.write(f"{rt.program.progname}: {text}\n")
+        except (AttributeError, OSError, ValueError):
+            pass
+    proc, wr, rd = _start(cmd, mode, stdin_fd, stdout_fd, stderr_fd, spec, warn)
     if mode == "w":
         st = Stream(name, wr, proc=proc)
     elif mode == "r":
