@@ -49,7 +49,7 @@ import string as _string
 import subprocess
 import weakref
 
-from ..runtime.errors import MFLException
+from ..runtime.errors import MFLException, RuntimeFault
 from .registry import builtin, planned, variable
 
 D = "io"
@@ -58,6 +58,7 @@ MAX_STREAMS = 1024
 BUFFER_NONE, BUFFER_FULL, BUFFER_LINE = 0, 1, 2
 _DEFAULT_BUFSIZE = 4096
 _MAX_BUFSIZE = 1 << 36           # malloc fails beyond this on the reference machine
+_MAX_READ = 1 << 34              # read(): mailfromd's heap cannot grow that much
 _ENC = ("utf-8", "surrogateescape")
 
 
@@ -133,7 +134,7 @@ class Stream:
         want = self.bufsize - len(self.rbuf)
         got = False
         while want > 0:
-            chunk = self.raw_read(want)
+            chunk = self.raw_read(min(want, 1 << 20))
             if not chunk:
                 break
             self.rbuf += chunk
@@ -153,7 +154,7 @@ class Stream:
                 out += take
         else:
             while len(out) < n:
-                chunk = self.raw_read(n - len(out))
+                chunk = self.raw_read(min(n - len(out), 1 << 20))
                 if not chunk:
                     break
                 out += chunk
@@ -799,6 +800,8 @@ def read(rt, rd, n):
     st = _table(rt).get(rd)
     if n < 0:
         raise MFLException("e_io", f"read error on {st.name}: Bad address")
+    if n >= _MAX_READ:
+        raise RuntimeFault("memory chunk too big to fit into heap")
     try:
         data = st.read_bytes(n) if n else b""
     except OSError as e:
