@@ -8,6 +8,7 @@ second for both and the ratio.
 
     python3 bench/dkim_bench.py [--messages 400] [--canon relaxed/relaxed]
                                 [--algorithm rsa-sha256|ed25519-sha256] [--bits 2048]
+                                [--repeat 3] [--no-dkimpy]
 """
 from __future__ import annotations
 
@@ -64,11 +65,18 @@ def make_corpus(n: int, seed: int = 1) -> list[bytes]:
     return out
 
 
+REPEAT = 1
+
+
 def rate(fn, items) -> float:
-    t0 = time.perf_counter()
-    for it in items:
-        fn(it)
-    return len(items) / (time.perf_counter() - t0)
+    """Messages per second, the best of REPEAT runs (the machine may be shared)."""
+    best = float("inf")
+    for _ in range(REPEAT):
+        t0 = time.perf_counter()
+        for it in items:
+            fn(it)
+        best = min(best, time.perf_counter() - t0)
+    return len(items) / best
 
 
 def main() -> int:
@@ -77,8 +85,11 @@ def main() -> int:
     ap.add_argument("--canon", default="relaxed/relaxed")
     ap.add_argument("--algorithm", default="rsa-sha256")
     ap.add_argument("--bits", type=int, default=2048)
+    ap.add_argument("--repeat", type=int, default=3, help="best of N runs (default 3)")
     ap.add_argument("--no-dkimpy", action="store_true")
     args = ap.parse_args()
+    global REPEAT
+    REPEAT = max(1, args.repeat)
     try:
         os.sched_setaffinity(0, {sorted(os.sched_getaffinity(0))[0]})
     except (AttributeError, OSError):

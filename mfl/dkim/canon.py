@@ -22,7 +22,6 @@ _HEADER_END = re.compile(rb"\n\r?\n")
 _WSP_RUN = re.compile(rb"[ \t]+")
 _SP_RUN = re.compile(rb"  +")
 _TAB_TO_SP = bytes.maketrans(b"\t", b" ")
-_WSP_RUN_NL = re.compile(rb"[ \t]*\r?\n[ \t]*")  # folding with its whitespace
 
 
 def crlf(data: bytes) -> bytes:
@@ -112,10 +111,13 @@ def canon_header(raw: bytes, method: str) -> bytes:
     else:
         name, value = raw[:colon], raw[colon + 1:]
     name = name.rstrip(b" \t").lower()
-    value = _WSP_RUN_NL.sub(b" ", value) if b"\n" in value else value
-    value = _WSP_RUN.sub(b" ", value).strip(b" \t\r\n")
-    # a bare CR inside the value is data; strip only removed the ends
-    return name + b":" + value + b"\r\n"
+    value = value.rstrip(b"\r\n")
+    if b"\n" in value:             # unfold: every line end inside precedes WSP
+        value = value.replace(b"\r\n", b"").replace(b"\n", b"")
+    if b"\t" in value or b"  " in value:
+        value = _WSP_RUN.sub(b" ", value)
+    # a bare CR inside the value is data
+    return name + b":" + value.strip(b" ") + b"\r\n"
 
 
 def strip_b_value(raw: bytes) -> bytes:

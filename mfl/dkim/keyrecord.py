@@ -41,9 +41,32 @@ def _list(value: str) -> tuple[str, ...]:
 
 def parse_key_record(txt: str | bytes, min_rsa_bits: int = MIN_RSA_BITS,
                      max_rsa_bits: int = MAX_RSA_BITS) -> KeyRecord:
-    """Parse and check a key record; DKIMError (permanent) if unusable."""
+    """Parse and check a key record; DKIMError (permanent) if unusable.
+    Results are cached by record text (the same key verifies many
+    messages)."""
     if isinstance(txt, (bytes, bytearray)):
         txt = bytes(txt).decode("latin-1")
+    ck = (txt, min_rsa_bits, max_rsa_bits)
+    hit = _cache.get(ck)
+    if hit is None:
+        try:
+            hit = _parse(txt, min_rsa_bits, max_rsa_bits)
+        except DKIMError as e:
+            hit = e
+        if len(txt) <= 4096:
+            if len(_cache) >= _CACHE_MAX:
+                _cache.clear()
+            _cache[ck] = hit
+    if isinstance(hit, DKIMError):
+        raise DKIMError(hit.reason, hit.text)
+    return hit
+
+
+_cache: dict = {}
+_CACHE_MAX = 1024
+
+
+def _parse(txt: str, min_rsa_bits: int, max_rsa_bits: int) -> KeyRecord:
     tags = parse_tag_list(txt, error="key-syntax", dup_error="key-syntax")
     if "v" in tags:
         if tags["v"] != "DKIM1":

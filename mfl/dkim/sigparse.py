@@ -57,9 +57,17 @@ def _short(s: str, n: int = 40) -> str:
     return s if len(s) <= n else s[:n] + "..."
 
 
+def _nows(s: str) -> str:
+    """S without SP, TAB, CR, LF."""
+    try:
+        return s.encode("latin-1").translate(None, b" \t\r\n").decode("latin-1")
+    except UnicodeEncodeError:
+        return _WS.sub("", s)
+
+
 def decode_base64(value: str) -> bytes:
     """Decode base64 with folding whitespace; ValueError if malformed."""
-    v = _WS.sub("", value)
+    v = _nows(value)
     if len(v) % 4 or not _BASE64.match(v):
         raise ValueError("bad base64")
     try:
@@ -97,7 +105,7 @@ class Signature:
 
     @property
     def b_text(self) -> str:
-        return _WS.sub("", self.tags.get("b", ""))
+        return _nows(self.tags.get("b", ""))
 
     @property
     def identity_domain(self) -> str:
@@ -112,7 +120,9 @@ def field_value(raw: bytes) -> str:
 
 def unfolded_compact(raw: bytes) -> str:
     """The field's value unfolded with every whitespace character removed."""
-    return _WS.sub("", field_value(raw))
+    colon = raw.find(b":")
+    value = raw[colon + 1:] if colon >= 0 else b""
+    return value.translate(None, b" \t\r\n").decode("latin-1")
 
 
 def parse_signature(raw: bytes, now: float | None = None,
@@ -195,4 +205,4 @@ def parse_signature(raw: bytes, now: float | None = None,
                      hash_name=hash_name, b=b, bh=bh, canon=canon, domain=d,
                      selector=s, identity=i, headers=names, length=length,
                      timestamp=t, expiration=x, query=query,
-                     value=_WS.sub("", value))
+                     value=_nows(value))
