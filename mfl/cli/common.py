@@ -64,3 +64,13 @@ def lint_files(files, opts, *, fmt: str = "gnu", mailfromd_style: bool = False,
     if fmt == "json":
         print(json.dumps(records, indent=1), file=sys.stdout)
     return status
+
+
+def raw_byte_output() -> None:
+    """MFL strings are bytes decoded as UTF-8 with surrogateescape: write them
+    back as the same bytes (8-bit headers, Latin-1 text), not as escapes."""
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.reconfigure(errors="surrogateescape")
+        except (AttributeError, ValueError):
+            pass

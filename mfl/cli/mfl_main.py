@@ -5,7 +5,7 @@ import argparse
 import sys
 
 from .. import __version__
-from .common import EX_OK, EX_USAGE, lint_files, parse_define
+from .common import EX_OK, EX_USAGE, lint_files, parse_define, raw_byte_output
 
 
 class _Parser(argparse.ArgumentParser):
@@ -105,6 +105,7 @@ def cmd_lint(ns) -> int:
 
 
 def main(argv=None) -> int:
+    raw_byte_output()
     parser = build_parser()
     ns, extra = parser.parse_known_args(argv)
     if extra:

@@ -11,7 +11,7 @@ import argparse
 import sys
 
 from .. import __version__
-from .common import EX_CONFIG, EX_OK, EX_USAGE, lint_files, parse_define
+from .common import EX_CONFIG, EX_OK, EX_USAGE, lint_files, parse_define, raw_byte_output
 
 PROG = "mfld"
 
@@ -73,6 +73,7 @@ def _attach_optional(argv):
 
 
 def main(argv=None) -> int:
+    raw_byte_output()
     argv = sys.argv[1:] if argv is None else argv
     ns = build_parser().parse_args(_attach_optional(argv))
     if ns.version:

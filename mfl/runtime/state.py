@@ -14,19 +14,36 @@ from dataclasses import dataclass, field
 
 @dataclass(frozen=True, slots=True)
 class Mod:
-    """One queued message modification (the MMQ); applied in order at eom."""
-    kind: str               # add_header, insert_header, delete_header, replace_header, ...
+    """One queued message modification (the MMQ); applied in order at eom.
+
+    kind            name          value                 index
+    add_header      header name   value                 1
+    insert_header   header name   value                 position
+    replace_header  header name   value                 instance (1-based)
+    delete_header   header name   None ("" for delete)  instance (1-based)
+    add_rcpt        address       None                  0
+    delete_rcpt     address       None                  0
+    set_from        address       ESMTP args or None    0
+    replace_body    "BODY"        new body (str)        0
+    replace_body_fd "BODYFD"      a Blob with the body  descriptor
+    quarantine      reason        None                  0
+
+    ``mfl.message.edit.apply`` performs a queue on a message."""
+    kind: str
     name: str = ""
-    value: str | None = ""  # None: no value (header_delete)
+    value: object = ""      # None: no value (header_delete)
     index: int = 1
 
     _FORMAT = {"add_header": "ADD HEADER", "insert_header": "INSERT HEADER",
-               "replace_header": "REPLACE HEADER", "delete_header": "DELETE HEADER"}
+               "replace_header": "REPLACE HEADER", "delete_header": "DELETE HEADER",
+               "add_rcpt": "ADD RECIPIENT", "delete_rcpt": "DELETE RECIPIENT",
+               "set_from": "SET FROM", "replace_body": "REPLACE BODY",
+               "replace_body_fd": "REPLACE BODY FROM FILE", "quarantine": "QUARANTINE"}
 
     def describe(self) -> str:
         """As mailfromd's test mode prints a queued change."""
         what = self._FORMAT.get(self.kind, self.kind.upper().replace("_", " "))
-        value = "(null)" if self.value is None else self.value
+        value = "(null)" if self.value is None or self.kind == "replace_body_fd" else self.value
         return f"{what} {self.name}: {value} {self.index}"
 
 
@@ -64,6 +81,10 @@ class Runtime:
         self.global_catch: list = []           # catches installed by `begin'
         self.stack_trace_on_error = False
         self.mmq_trace = None                  # test mode: print each queued change here
+        # The message being filtered, as an mfl.message.Message: set by the host
+        # (mfl.interp.session, the milter host) once the header is complete;
+        # current_message() and current_header*() read it.  None: no message.
+        self.message = None
 
     def queue(self, mod: Mod) -> None:
         """Queue a message modification (applied at the end of eom)."""
@@ -97,6 +118,8 @@ class Runtime:
             self.globals[i] = self.program.global_defaults[i]
         self.mmq.clear()
         self.reply = None
+        self.message = None
+        self.extra.pop("current_message", None)
 
 
 @dataclass(slots=True)
