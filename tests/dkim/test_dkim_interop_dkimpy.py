@@ -89,3 +89,13 @@ def test_length_tag_both_ways(keys):
     assert r.status == "pass" and r.unsigned_body_bytes == 7
     h = sign(msg, "example.com", "rsa", k["rsa"][0], length=True)
     assert dkim.verify(h + msg + b"extra\r\n", dnsfunc=dkimpy_dnsfunc(records))
+
+
+def test_failures_seen_both_ways(keys):
+    (k, records) = keys
+    msg = CORPUS["plain"]
+    h = sign(msg, "example.com", "ed", k["ed"][0])
+    assert not dkim.verify(h + msg.replace(b"Joe.", b"Jim."), dnsfunc=dkimpy_dnsfunc(records))
+    h = dkim.sign(msg, b"ed", b"example.com", k["ed"][1], signature_algorithm=b"ed25519-sha256")
+    r = verify(h + msg.replace(b"Joe.", b"Jim."), resolver=FakeDNS(records))[0]
+    assert r.reason == "body-hash-mismatch"
