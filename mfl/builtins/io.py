@@ -50,7 +50,7 @@ import subprocess
 import weakref
 
 from ..runtime.errors import MFLException, RuntimeFault
-from .registry import builtin, planned, variable
+from .registry import builtin, variable
 
 D = "io"
 
