@@ -9,7 +9,10 @@ e_not_found message.
 ``getopt`` is GNU getopt_long over a copy of the arguments (the script's
 ``$N`` are never permuted), with the ``optind``/``optarg``/``optopt``
 variables updated after each call; argv[0] in its messages is the script
-file.  State between calls lives in ``rt.extra["getopt"]``.
+file.  State between calls lives in ``rt.extra["getopt"]``.  Its ARGV
+argument must reach the implementation as the list of strings ``vaptr($N)``
+denotes ($N, $N+1, ...); a first call with a non-zero ARGC reads ``optind``
+(0: start afresh, as GNU getopt does).
 """
 from __future__ import annotations
 
