@@ -15,6 +15,9 @@ _ENC = ("utf-8", "surrogateescape")
 
 
 def _bytes(p) -> bytes:
+    raw = getattr(p, "raw", None)          # mfl.interp.session.BodyChunk
+    if raw is not None:
+        return raw
     if isinstance(p, (bytes, bytearray, memoryview)):
         return bytes(p)
     if p is None:

@@ -87,7 +87,7 @@ def current_header_count(rt, name=None):
 def _nth(rt, who, n):
     m = _current(rt, who)
     if n < 1 or n > len(m.entries):
-        raise MFLException("e_not_found", f"{who}: header not found")
+        raise MFLException("e_not_found", f"{who}: requested item (#{n}) not found")
     return m.entries[n - 1]
 
 
@@ -109,5 +109,5 @@ def current_header(rt, name, n=1):
     m = _current(rt, "current_header")
     v = m.find(_b(name), n) if n >= 1 else None
     if v is None:
-        raise MFLException("e_not_found", "current_header: header not found")
+        raise MFLException("e_not_found", f"current_header: requested item ({name},{n}) not found")
     return _s(v)

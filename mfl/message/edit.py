@@ -92,6 +92,8 @@ def apply(msg: Message, queue, envelope: Envelope | None = None) -> Message:
     last_was_body = False
     for m in queue:
         kind = m.kind
+        if kind == "replace_body_fd":
+            kind = "replace_body"
         if kind != "replace_body":
             last_was_body = False
         if kind == "add_header":
