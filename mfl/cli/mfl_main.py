@@ -35,6 +35,21 @@ def build_parser() -> argparse.ArgumentParser:
     test.add_argument("--macro", "-m", action="append", default=[], metavar="NAME=VALUE",
                       help="a Sendmail macro, e.g. -m f=sender@example.org (repeatable)")
     test.add_argument("args", nargs="*", metavar="ARG", help="the handler's arguments ($1, $2…)")
+    msg = test.add_argument_group(
+        "whole transaction", "with --message, run every handler (connect … eom) over a saved "
+        "message as an MTA would, print the verdict and the queued modifications")
+    msg.add_argument("--message", metavar="FILE.eml",
+                     help="the message (CR LF or LF; a leading mbox From line is kept)")
+    msg.add_argument("--output", metavar="OUT.eml",
+                     help="write the message as the MTA would deliver it (after the MMQ)")
+    msg.add_argument("--from", dest="sender", default=None, metavar="ADDRESS",
+                     help="envelope sender (default: from the message, else sender@example.org)")
+    msg.add_argument("--rcpt", action="append", default=[], metavar="ADDRESS",
+                     help="envelope recipient (repeatable; default rcpt@example.net)")
+    msg.add_argument("--helo", default="localhost", metavar="DOMAIN",
+                     help="the HELO/EHLO argument (default localhost)")
+    msg.add_argument("--body-chunk", type=int, default=65535, metavar="BYTES",
+                     help="size of the body handler's chunks (default 65535, as Sendmail)")
     _front_opts(test)
     run = sub.add_parser("run", help="call a script's main function (like mailfromd --run)")
     run.add_argument("script", metavar="SCRIPT")
@@ -70,12 +85,85 @@ def cmd_run(ns, mode: str) -> int:
         return 78
     if mode == "run":
         return run_mode(unit, ns.function, ns.args, progname="mfl")
+    if getattr(ns, "message", None):
+        return cmd_message(unit, ns)
     argv = list(ns.macro) + list(ns.args)
     for a in ns.args:
         if "=" in a:
             print(f"mfl: handler argument {a!r} looks like a macro; use --macro", file=sys.stderr)
             return 64
     return test_mode(unit, ns.handler, argv, progname="mfl")
+
+
+def cmd_message(unit, ns) -> int:
+    """mfl test SCRIPT --message FILE.eml: one SMTP transaction over a saved message."""
+    from ..interp.compiler import compile_unit
+    from ..interp.session import run_session
+    from ..message import Message
+    try:
+        message = Message.load(ns.message)
+    except OSError as e:
+        print(f"mfl: {ns.message}: {e.strerror}", file=sys.stderr)
+        return 66
+    macros = {}
+    for m in ns.macro:
+        if "=" not in m:
+            print(f"mfl: --macro {m!r}: expected NAME=VALUE", file=sys.stderr)
+            return EX_USAGE
+        k, v = m.split("=", 1)
+        macros[k.strip("{}")] = v
+    sender = ns.sender
+    if sender is None:
+        sender = _sender_of(message) or "sender@example.org"
+    rcpts = ns.rcpt or ["rcpt@example.net"]
+    prog = compile_unit(unit, "mfl")
+    res = run_session(prog, message, sender=sender, recipients=rcpts, macros=macros,
+                      helo=ns.helo, body_chunk=ns.body_chunk)
+    out = sys.stdout
+    where = f" in {res.stage}" if res.stage != "eom" or res.verdict != "continue" else ""
+    reply = ""
+    if res.reply:
+        reply = " (" + " ".join(x for x in res.reply if x) + ")"
+    out.write(f"verdict: {res.verdict}{where}{reply}\n")
+    for rcpt, kind, r in res.rejected_rcpts:
+        extra = " (" + " ".join(x for x in r if x) + ")" if r else ""
+        out.write(f"recipient {rcpt}: {kind}{extra}\n")
+    if res.dropped_mods:
+        out.write(f"dropped by accept: {len(res.dropped_mods)} modification(s)\n")
+    if res.mods:
+        out.write("queued modifications:\n")
+        for m in res.mods:
+            out.write("  " + m.describe().replace("\n", "\n  ") + "\n")
+    if res.delivered:
+        env = res.envelope
+        out.write(f"envelope: from <{env.sender}> to "
+                  + ", ".join(f"<{r}>" for r in env.recipients) + "\n")
+        if env.quarantine is not None:
+            out.write(f"quarantined: {env.quarantine}\n")
+    if ns.output:
+        if not res.delivered:
+            out.write(f"not delivered: {ns.output} not written\n")
+        else:
+            try:
+                with open(ns.output, "wb") as fp:
+                    res.message.write_to(fp)
+            except OSError as e:
+                print(f"mfl: {ns.output}: {e.strerror}", file=sys.stderr)
+                return 73
+    return 0
+
+
+def _sender_of(message) -> str | None:
+    import re
+    if message.prefix:
+        words = message.prefix.split()
+        if len(words) > 1:
+            return words[1].decode("utf-8", "surrogateescape")
+    rp = message.get("return-path")
+    if rp:
+        m = re.search(r"<([^>]*)>", rp)
+        return m.group(1) if m else rp.strip()
+    return None
 
 
 def cmd_lint(ns) -> int:
