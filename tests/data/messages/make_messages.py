@@ -228,6 +228,10 @@ body
 
 HEADERS_ONLY = "From: h@example.org\nSubject: no body"
 
+# A body of 300 000 bytes: several body chunks.
+BIG = ("From: big@example.org\nSubject: big body\n\n"
+       + "".join(f"line {i:06d} " + "x" * 88 + "\n" for i in range(3000)))
+
 MBOX = """\
 From alice@example.org Mon Jan  1 10:00:00 2024
 From: alice@example.org
@@ -277,6 +281,7 @@ FILES = {
     "malformed.eml": lf(MALFORMED),
     "headers-only.eml": lf(HEADERS_ONLY),
     "sample.mbox": lf(MBOX),
+    "big.eml": lf(BIG),
 }
 
 
