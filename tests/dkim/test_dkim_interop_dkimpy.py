@@ -11,6 +11,8 @@ from dkim_support import FakeDNS, dkimpy_dnsfunc, log_interop
 from interop_corpus import CORPUS, HEADERS
 
 dkim = pytest.importorskip("dkim")
+if not hasattr(dkim, "verify"):     # tests/dkim seen as a namespace package
+    pytest.skip("dkimpy not installed", allow_module_level=True)
 pytest.importorskip("nacl")          # dkimpy's ed25519 needs PyNaCl
 
 CANONS = ["simple/simple", "simple/relaxed", "relaxed/simple", "relaxed/relaxed"]
