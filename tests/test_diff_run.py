@@ -77,8 +77,26 @@ def test_corpus_present():
     assert not missing, f"scripts without .expected (run tools/record_run.py): {missing}"
 
 
-@pytest.mark.parametrize("script", SCRIPTS,
-                         ids=lambda p: f"{p.parent.name}/{p.stem}")
+# Known differences, each explained in docs/differences.md; strict, so a fix is noticed.
+KNOWN = {
+    "functions/variadic_forward_shift_error":
+        "after a run-time error --run exits with whatever number is on mailfromd's VM stack",
+    "functions/variadic_mixed":
+        "mailfromd 8.15 converts untyped variadic arguments after an optional parameter "
+        "to numbers; mfl keeps them strings, as the manual says",
+    "strings/stack_expansion_warning":
+        "mailfromd's 'stack segment expanded' notes describe its VM stack; mfl has none",
+}
+
+
+def _params():
+    for s in SCRIPTS:
+        key = f"{s.parent.name}/{s.stem}"
+        marks = [pytest.mark.xfail(reason=KNOWN[key], strict=True)] if key in KNOWN else []
+        yield pytest.param(s, marks=marks, id=key)
+
+
+@pytest.mark.parametrize("script", list(_params()))
 def test_run_agrees_with_mailfromd(script: Path):
     path = REPO_ROOT / script
     expected = json.loads(path.with_suffix(".expected").read_text(encoding="utf-8"))

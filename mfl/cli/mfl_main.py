@@ -211,6 +211,11 @@ def main(argv=None) -> int:
 
 
 def entry() -> None:
+    for stream in (sys.stdout, sys.stderr):   # MFL strings are bytes: write them back as such
+        try:
+            stream.reconfigure(errors="surrogateescape")
+        except (AttributeError, ValueError):
+            pass
     try:
         sys.exit(main())
     except KeyboardInterrupt:

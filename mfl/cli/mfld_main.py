@@ -142,6 +142,11 @@ def run_script(script, ns, opts) -> int:
 
 
 def entry() -> None:
+    for stream in (sys.stdout, sys.stderr):   # MFL strings are bytes: write them back as such
+        try:
+            stream.reconfigure(errors="surrogateescape")
+        except (AttributeError, ValueError):
+            pass
     try:
         sys.exit(main())
     except KeyboardInterrupt:

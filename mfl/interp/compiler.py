@@ -51,10 +51,12 @@ class Scope:
         self.params: dict = {}     # name -> (index, type)
         self.consts: dict = {}
         self.nlocals = 0
+        self.defaults: list = []   # the type default of each local slot
 
     def new_local(self, name, typ) -> int:
         slot = self.nlocals
         self.nlocals += 1
+        self.defaults.append(0 if typ == NUMBER else "")
         self.locals[name] = (slot, typ)
         return slot
 
@@ -222,6 +224,7 @@ class Compiler:
         body = self.block(fd.body)
         self.scope = None
         fn.nlocals = sc.nlocals
+        fn.local_defaults = tuple(sc.defaults)
         fn.body = body
         self.prog.funcs.setdefault(fd.name, fn)
 
@@ -231,6 +234,7 @@ class Compiler:
         body = self.block(h.body)
         self.scope = None
         hd = Handler(h.name, h.pos, sc.nlocals, body)
+        hd.local_defaults = tuple(sc.defaults)
         if h.name in ("begin", "end", "startup", "shutdown"):
             self.prog.handlers.setdefault(h.name, []).append(hd)
         else:
@@ -312,8 +316,12 @@ class Compiler:
             def setp(fr):
                 fr.args[idx] = c(value_fn(fr))
             return setp
-        elif name in self.ctx.vars:
-            gslot, typ = self.ctx.vars[name]
+        elif name in self.ctx.vars or name in R.VARIABLES:
+            if name in self.ctx.vars:
+                gslot, typ = self.ctx.vars[name]
+            else:
+                bv = R.VARIABLES[name]
+                gslot, typ = self.builtin_var_slot(name, bv), bv.type
             c = conv(typ)
 
             def setg(fr):
@@ -791,8 +799,17 @@ class Compiler:
         return backref, STRING
 
     def ex_VaPtr(self, e):
-        f, _ = self.expr(e.expr)
-        return f, NUMBER
+        """vaptr($N): the function's actual arguments from the Nth on (for getopt)."""
+        x = e.expr
+        if isinstance(x, A.Arg) and not x.paren:
+            n = x.index.value
+
+            def vaptr(fr):
+                return list(fr.args) [n - 1:] + list(fr.varargs) if n <= len(fr.args) \
+                    else list(fr.varargs)[n - 1 - len(fr.args):]
+            return vaptr, "pointer"
+        f, _ = self.expr(x)
+        return f, "pointer"
 
     def ex_VarArgs(self, e):
         raise RuntimeFault("$@ outside of an argument list", e.pos)
@@ -914,6 +931,8 @@ class Compiler:
             f, have = self.expr(a)
             t = types[i] if i < len(types) else variadic
             c = conv(t)
+            if have == "pointer":
+                c = None                          # vaptr(...) passes through unconverted
             fixed.append(f if c is None or have == t else (lambda fr, f=f, c=c: c(f(fr))))
         return tuple(fixed), spread
 
@@ -962,7 +981,7 @@ class Compiler:
         default = 0 if fn.returns == NUMBER else ("" if fn.returns == STRING else None)
 
         def invoke(rt, args, nargs, varargs):
-            new = Frame([None] * fn.nlocals, args, nargs, varargs)
+            new = Frame(list(fn.local_defaults), args, nargs, varargs)
             new.rt = rt
             calls = rt.calls
             if len(calls) > rt.max_depth:

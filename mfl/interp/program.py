@@ -15,6 +15,7 @@ class Func:
     pos: tuple
     nlocals: int = 0
     body: object = None               # closure(frame) -> signal
+    local_defaults: tuple = ()        # the initial value of each local slot
 
 
 @dataclass
@@ -23,6 +24,7 @@ class Handler:
     pos: tuple
     nlocals: int
     body: object                      # closure(frame) -> signal
+    local_defaults: tuple = ()
 
 
 @dataclass

@@ -47,7 +47,7 @@ def call_handler(rt: Runtime, name: str, args=()) -> ActionSignal | None:
     """Run every definition of handler ``name``; return the action (None: continue)."""
     _ensure_recursion_limit()
     for h in rt.program.handler(name):
-        fr = Frame([None] * h.nlocals, list(args), len(args))
+        fr = Frame(list(h.local_defaults), list(args), len(args))
         fr.rt = rt
         rt.steps = 0
         try:
@@ -100,7 +100,7 @@ def call_function(rt: Runtime, name: str, args: list):
     vals = list(args)
     conv = [to_num if t == "number" else to_str for t in fn.params]
     fixed = [c(v) for c, v in zip(conv, vals)]
-    fr = Frame([None] * fn.nlocals, fixed, len(vals), vals[len(fn.params):])
+    fr = Frame(list(fn.local_defaults), fixed, len(vals), vals[len(fn.params):])
     fr.rt = rt
     r = fn.body(fr)
     if r is not None and r[0] == 0:

@@ -190,6 +190,10 @@ def decode_string(s: str, *, escapes: bool = True) -> list:
             continue
         if c == "$" and i + 1 < n:
             d = s[i + 1]
+            if d == "$":                       # $$ is a literal dollar sign
+                buf.append("$")
+                i += 2
+                continue
             if d == "{":
                 k = s.find("}", i + 2)
                 if k > 0 and _NAME.fullmatch(s[i + 2:k]):
