@@ -390,14 +390,17 @@ def message_body_to_stream(rt, fd, nmsg, filter_pipe=None):
                     pass
         elif name == "charset" and not rest:
             args = stage.split("(", 1)[1].rsplit(")", 1)[0] if "(" in stage else ""
-            target = args.split(",")[0].strip() if args else ""
+            words = [a.strip() for a in args.split(",")] if args else []
+            target = words[0] if words else ""
+            fallback = words[1] if len(words) > 1 else "copy-octal"
             src = _charset_of(m)
             if target and src:
-                from ..message.codec import CodecError, convert
+                from ..message.codec import ILSEQ, CodecError, convert
                 try:
-                    data = convert(data, src, target)
-                except CodecError:
-                    pass
+                    data = convert(data, src, target, fallback)
+                except CodecError as e:
+                    if e.text == ILSEQ:
+                        raise MFLException("e_ilseq", f"{who}: {ILSEQ}") from None
         else:
             rest.append(stage)
     if rest:

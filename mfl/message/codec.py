@@ -129,8 +129,14 @@ def same_charset(a: str, b: str) -> bool:
     return ca is not None and cb is not None and ca.name == cb.name
 
 
-def convert(data: bytes, src: str, dst: str) -> bytes:
-    """DATA from charset SRC to DST, with copy-octal fallback; CodecError if unknown."""
+ILSEQ = "Illegal byte sequence"
+
+
+def convert(data: bytes, src: str, dst: str, fallback: str = "copy-octal") -> bytes:
+    """DATA from charset SRC to DST; CodecError if a charset is unknown.
+
+    FALLBACK for what cannot be converted: ``copy-octal`` (C octal escapes of
+    the bytes), ``copy-pass`` (the bytes as they are), ``none`` (CodecError)."""
     if same_charset(src, dst):
         return data
     s, d = _codec(src), _codec(dst)
@@ -141,12 +147,19 @@ def convert(data: bytes, src: str, dst: str) -> bytes:
     for ch in text:
         o = ord(ch)
         if 0xDC80 <= o <= 0xDCFF:
-            out += b"\\%03o" % (o - 0xDC00)
-            continue
-        try:
-            out += ch.encode(d.name)
-        except UnicodeEncodeError:
-            for byte in ch.encode(s.name, "surrogateescape"):
+            bad = bytes((o - 0xDC00,))
+        else:
+            try:
+                out += ch.encode(d.name)
+                continue
+            except UnicodeEncodeError:
+                bad = ch.encode(s.name, "surrogateescape")
+        if fallback == "copy-pass":
+            out += bad
+        elif fallback == "none":
+            raise CodecError(ILSEQ)
+        else:
+            for byte in bad:
                 out += b"\\%03o" % byte
     return bytes(out)
 
