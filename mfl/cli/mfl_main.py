@@ -51,6 +51,8 @@ def build_parser() -> argparse.ArgumentParser:
     msg.add_argument("--body-chunk", type=int, default=65535, metavar="BYTES",
                      help="size of the body handler's chunks (default 65535, as Sendmail)")
     _front_opts(test)
+    from . import dkim_cmd
+    dkim_cmd.add_parser(sub)
     run = sub.add_parser("run", help="call a script's main function (like mailfromd --run)")
     run.add_argument("script", metavar="SCRIPT")
     run.add_argument("--function", default="main", help="the function to call (default main)")
@@ -206,6 +208,9 @@ def main(argv=None) -> int:
         return cmd_lint(ns)
     if ns.cmd in ("test", "run"):
         return cmd_run(ns, ns.cmd)
+    if ns.cmd == "dkim":
+        from . import dkim_cmd
+        return dkim_cmd.run(ns)
     build_parser().print_help()
     return EX_USAGE
 
