@@ -314,7 +314,11 @@ class Compiler:
             c = conv(typ)
 
             def setp(fr):
-                fr.args[idx] = c(value_fn(fr))
+                a = fr.args
+                v = c(value_fn(fr))
+                if idx >= len(a):               # an optional parameter the caller omitted
+                    a.extend([None] * (idx + 1 - len(a)))
+                a[idx] = v
             return setp
         elif name in self.ctx.vars or name in R.VARIABLES:
             if name in self.ctx.vars:
