@@ -313,11 +313,13 @@ class Compiler:
             idx, typ = sc.params[name]
             c = conv(typ)
 
+            pdefaults = [0 if t == NUMBER else "" for t in (sc.func.params if sc.func else ())]
+
             def setp(fr):
                 a = fr.args
                 v = c(value_fn(fr))
                 if idx >= len(a):               # an optional parameter the caller omitted
-                    a.extend([None] * (idx + 1 - len(a)))
+                    a.extend(pdefaults[len(a):idx + 1])
                 a[idx] = v
             return setp
         elif name in self.ctx.vars or name in R.VARIABLES:
