@@ -291,7 +291,9 @@ def from_stream(data: Blob) -> MuMessage:
     env = None
     if envelope_len:
         env = _parse_from_line(data.read(0, envelope_len))
-    return MuMessage(parse_header(blurb), data.slice(body_start), envelope=env)
+    m = MuMessage(parse_header(blurb), data.slice(body_start), envelope=env)
+    m.source = data.slice(envelope_len)    # the bytes as read (dkim_verify)
+    return m
 
 
 def from_bytes(data: bytes) -> MuMessage:

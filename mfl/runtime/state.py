@@ -97,6 +97,21 @@ class Runtime:
         if self.mmq_trace is not None:
             self.mmq_trace.write("clearing msgmod list\n")
 
+    def set_builtin_var(self, name: str, value) -> None:
+        """Set the built-in variable NAME (e.g. ``dkim_explanation``) from
+        Python.  The compiler gives a built-in variable a global slot only
+        when the program refers to it; with no slot nothing can read it, so
+        nothing is stored."""
+        slot = self.program.global_names.get(f":builtin:{name}")
+        if slot is not None:
+            self.globals[slot] = value
+
+    def get_builtin_var(self, name: str, default=None):
+        """The value of the built-in variable NAME, or DEFAULT when the
+        program never refers to it (its declared default then applies)."""
+        slot = self.program.global_names.get(f":builtin:{name}")
+        return self.globals[slot] if slot is not None else default
+
     def echo(self, text: str) -> None:
         self.out.write(text + "\n")
 
