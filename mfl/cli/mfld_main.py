@@ -45,6 +45,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--run", nargs="?", const="main", metavar="FUNC")
     p.add_argument("--echo", nargs="?", const="", metavar="FILE")
     p.add_argument("-v", "--variable", action="append", default=[], metavar="NAME=VALUE")
+    p.add_argument("-p", "--milter-socket", "--port", dest="socket", metavar="URL",
+                   help="serve on this socket: unix:/path, inet:PORT@HOST, inet6:PORT@HOST")
+    p.add_argument("--foreground", action="store_true", help="stay in the foreground")
+    p.add_argument("--stderr", action="store_true", help="log to standard error")
+    p.add_argument("--syslog", action="store_true", help="log to syslog (the default)")
+    p.add_argument("--milter-timeout", type=int, default=600, metavar="SECONDS")
     p.add_argument("--stack-trace", action="store_true",
                    help="print a stack trace when a run-time error occurs")
     p.add_argument("--step-limit", type=int, metavar="N",
@@ -108,8 +114,48 @@ def main(argv=None) -> int:
         return lint_files([script], opts, mailfromd_style=True, prog=PROG)
     if ns.test is not None or ns.run is not None:
         return run_script(script, ns, opts)
-    print(f"{PROG}: the milter daemon is not implemented yet; use --lint", file=sys.stderr)
-    return 69
+    return serve_script(script, ns, opts)
+
+
+def serve_script(script, ns, opts) -> int:
+    """The milter daemon: compile the script, then serve it (foreground for now)."""
+    import logging
+    import os
+    from ..frontend import compile_file
+    from ..interp.compiler import compile_unit
+    from .common import MAILFROMD_WARNINGS
+    if not ns.socket:
+        print(f"{PROG}: no milter socket given (use -p unix:/path or -p inet:PORT@HOST)",
+              file=sys.stderr)
+        return EX_USAGE
+    if not os.path.exists(script):
+        print(f"{PROG}: {script}: No such file or directory", file=sys.stderr)
+        return 66
+    opts.warnings = False
+    unit = compile_file(script, opts)
+    for d in unit.diags.items:
+        if d.severity == "error" or d.code in MAILFROMD_WARNINGS:
+            print(f"{PROG}: {d.format_mailfromd()}", file=sys.stderr)
+    if unit.diags.errors:
+        return EX_CONFIG
+    if ns.stderr or ns.foreground:
+        logging.basicConfig(level=logging.INFO, stream=sys.stderr,
+                            format=f"{PROG}: %(message)s")
+    else:
+        from logging.handlers import SysLogHandler
+        h = SysLogHandler(address="/dev/log", facility=SysLogHandler.LOG_MAIL)
+        h.setFormatter(logging.Formatter(f"{PROG}[%(process)d]: %(message)s"))
+        logging.basicConfig(level=logging.INFO, handlers=[h])
+    program = compile_unit(unit, PROG)
+    from ..milter.adapter import serve
+    from ..interp.run import call_handler
+    from ..runtime.state import Runtime
+    try:
+        call_handler(Runtime(program), "startup")
+    except Exception as e:
+        print(f"{PROG}: startup failed: {e}", file=sys.stderr)
+    serve(program, ns.socket, ns.milter_timeout)
+    return EX_OK
 
 
 def run_script(script, ns, opts) -> int:

@@ -1,0 +1,136 @@
+"""One milter connection: the handlers of a compiled program, stage by stage.
+
+The MTA-facing adapter calls ``connect``, ``helo``, ``envfrom``, ``envrcpt``,
+``data``, ``header``, ``eoh``, ``body``, ``eom``, ``abort`` and ``close``;
+each returns a ``Reply``.  ``eom`` also returns the queued modifications as
+milter actions.  A run-time error in the filter answers tempfail (451
+4.3.0, as mailfromd does) and is logged with the script location; nothing
+is accepted that the filter did not accept.
+"""
+from __future__ import annotations
+
+import io
+import logging
+from dataclasses import dataclass
+
+from ..runtime.state import Runtime
+from ..interp.run import safe_call_handler
+
+log = logging.getLogger("mfld")
+
+_ENC = ("utf-8", "surrogateescape")
+
+
+@dataclass(frozen=True)
+class Reply:
+    kind: str                   # continue, accept, reject, tempfail, discard
+    code: str | None = None
+    xcode: str | None = None
+    text: str | None = None
+
+
+CONTINUE = Reply("continue")
+TEMPFAIL_ERROR = Reply("tempfail", "451", "4.3.0", "Local configuration error; please try again later")
+
+
+class _LogStream(io.TextIOBase):
+    """Where `echo' and run-time errors go in the daemon: the log, with the queue id."""
+
+    def __init__(self, conn, level):
+        self.conn, self.level, self.buf = conn, level, ""
+
+    def write(self, s):
+        self.buf += s
+        while "\n" in self.buf:
+            line, self.buf = self.buf.split("\n", 1)
+            log.log(self.level, "%s%s", self.conn.log_prefix(), line)
+        return len(s)
+
+
+class Connection:
+    def __init__(self, program):
+        self.program = program
+        self.rt = Runtime(program, out=_LogStream(self, logging.INFO),
+                          err=_LogStream(self, logging.ERROR))
+        self.headers: list = []
+        self.body = bytearray()
+        self.failed = False
+        safe_call_handler(self.rt, "begin")
+
+    def log_prefix(self) -> str:
+        qid = self.rt.macros.get("i")
+        return f"{qid}: " if qid else ""
+
+    def set_macros(self, macros: dict) -> None:
+        for k, v in macros.items():
+            if v is not None:
+                self.rt.macros[k.strip("{}")] = v
+
+    def _run(self, stage, args=()) -> Reply:
+        act, ok = safe_call_handler(self.rt, stage, args)
+        if not ok:
+            return TEMPFAIL_ERROR
+        if act is None:
+            return CONTINUE
+        if act.kind in ("reject", "tempfail"):
+            return Reply(act.kind, act.code, act.xcode, act.text)
+        return Reply(act.kind)
+
+    # the stages -----------------------------------------------------------
+    def connect(self, hostname, family, port, address) -> Reply:
+        return self._run("connect", [hostname, family, port, address])
+
+    def helo(self, name) -> Reply:
+        return self._run("helo", [name])
+
+    def envfrom(self, sender, args=()) -> Reply:
+        self.rt.reset_message()
+        self.headers, self.body = [], bytearray()
+        return self._run("envfrom", [sender, " ".join(args)])
+
+    def envrcpt(self, rcpt, args=()) -> Reply:
+        return self._run("envrcpt", [rcpt, " ".join(args)])
+
+    def data(self) -> Reply:
+        return self._run("data")
+
+    def header(self, name, value) -> Reply:
+        self.headers.append((name, value))
+        return self._run("header", [name, value])
+
+    def eoh(self) -> Reply:
+        self.rt.message = self._message()
+        return self._run("eoh")
+
+    def body_chunk(self, chunk: bytes) -> Reply:
+        self.body += chunk
+        if not self.program.handler("body"):
+            return CONTINUE
+        from ..interp.session import BodyChunk
+        return self._run("body", [BodyChunk(bytes(chunk)), len(chunk)])
+
+    def eom(self) -> tuple[Reply, list]:
+        self.rt.message = self._message()
+        reply = self._run("eom")
+        mods = list(self.rt.mmq) if reply.kind in ("continue", "accept") else []
+        return reply, mods
+
+    def abort(self) -> None:
+        self.rt.reset_message()
+
+    def close(self) -> None:
+        safe_call_handler(self.rt, "end")
+        try:
+            from ..builtins import io as _io
+            _io.close_all(self.rt)
+        except Exception:            # closing must never fail the connection
+            pass
+
+    def _message(self):
+        from ..message import Message
+        lines = []
+        for n, v in self.headers:
+            sep = "" if v[:1] in (" ", "\t") else " "      # SMFIP_HDR_LEADSPC keeps the blank
+            lines.append(f"{n}:{sep}{v}\r\n".encode(*_ENC))
+        raw = b"".join(lines) + b"\r\n" + bytes(self.body)
+        return Message.parse(raw, mbox_prefix=False)
