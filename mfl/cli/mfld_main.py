@@ -121,6 +121,10 @@ def serve_script(script, ns, opts) -> int:
     """The milter daemon: compile the script, then serve it (foreground for now)."""
     import logging
     import os
+    if ns.config_file:
+        print(f"{PROG}: configuration files are not supported yet; give the settings as "
+              f"options (see mfld --help)", file=sys.stderr)
+        return EX_CONFIG
     from ..frontend import compile_file
     from ..interp.compiler import compile_unit
     from .common import MAILFROMD_WARNINGS
