@@ -74,3 +74,21 @@ def raw_byte_output() -> None:
             stream.reconfigure(errors="surrogateescape")
         except (AttributeError, ValueError):
             pass
+
+
+def run_entry(main, prog: str) -> None:
+    """The console-script entry of both CLIs: exit codes, byte-faithful output, and
+    no Python traceback for the user (MFL_DEBUG=1 shows it)."""
+    raw_byte_output()
+    try:
+        sys.exit(main())
+    except KeyboardInterrupt:
+        sys.exit(130)
+    except BrokenPipeError:
+        sys.exit(141)
+    except Exception as e:                      # a bug in mfl: say so, without a traceback
+        if os.environ.get("MFL_DEBUG"):
+            raise
+        print(f"{prog}: internal error: {type(e).__name__}: {e} "
+              f"(set MFL_DEBUG=1 for details)", file=sys.stderr)
+        sys.exit(70)

@@ -5,7 +5,7 @@ import argparse
 import sys
 
 from .. import __version__
-from .common import EX_OK, EX_USAGE, lint_files, parse_define, raw_byte_output
+from .common import EX_OK, EX_USAGE, lint_files, parse_define
 
 
 class _Parser(argparse.ArgumentParser):
@@ -195,7 +195,6 @@ def cmd_lint(ns) -> int:
 
 
 def main(argv=None) -> int:
-    raw_byte_output()
     parser = build_parser()
     ns, extra = parser.parse_known_args(argv)
     if extra:
@@ -216,24 +215,8 @@ def main(argv=None) -> int:
 
 
 def entry() -> None:
-    for stream in (sys.stdout, sys.stderr):   # MFL strings are bytes: write them back as such
-        try:
-            stream.reconfigure(errors="surrogateescape")
-        except (AttributeError, ValueError):
-            pass
-    try:
-        sys.exit(main())
-    except KeyboardInterrupt:
-        sys.exit(130)
-    except BrokenPipeError:
-        sys.exit(141)
-    except Exception as e:                      # a bug in mfl: say so, without a traceback
-        import os
-        if os.environ.get("MFL_DEBUG"):
-            raise
-        print(f"mfl: internal error: {type(e).__name__}: {e} "
-              f"(set MFL_DEBUG=1 for details)", file=sys.stderr)
-        sys.exit(70)
+    from .common import run_entry
+    run_entry(main, "mfl")
 
 
 if __name__ == "__main__":

@@ -11,7 +11,7 @@ import argparse
 import sys
 
 from .. import __version__
-from .common import EX_CONFIG, EX_OK, EX_USAGE, lint_files, parse_define, raw_byte_output
+from .common import EX_CONFIG, EX_OK, EX_USAGE, lint_files, parse_define
 
 PROG = "mfld"
 
@@ -79,7 +79,6 @@ def _attach_optional(argv):
 
 
 def main(argv=None) -> int:
-    raw_byte_output()
     argv = sys.argv[1:] if argv is None else argv
     ns = build_parser().parse_args(_attach_optional(argv))
     if ns.version:
@@ -192,24 +191,8 @@ def run_script(script, ns, opts) -> int:
 
 
 def entry() -> None:
-    for stream in (sys.stdout, sys.stderr):   # MFL strings are bytes: write them back as such
-        try:
-            stream.reconfigure(errors="surrogateescape")
-        except (AttributeError, ValueError):
-            pass
-    try:
-        sys.exit(main())
-    except KeyboardInterrupt:
-        sys.exit(130)
-    except BrokenPipeError:
-        sys.exit(141)
-    except Exception as e:                      # a bug in mfl: say so, without a traceback
-        import os
-        if os.environ.get("MFL_DEBUG"):
-            raise
-        print(f"mfld: internal error: {type(e).__name__}: {e} "
-              f"(set MFL_DEBUG=1 for details)", file=sys.stderr)
-        sys.exit(70)
+    from .common import run_entry
+    run_entry(main, "mfld")
 
 
 if __name__ == "__main__":
