@@ -314,8 +314,8 @@ def test_authres(env):
     authres = pytest.importorskip("authres")
     good = sign(MSG, "example.org", "sel", env["rsa"], identity="joe@example.org")
     bad = b"DKIM-Signature: v=1; a=rsa-sha256; d=example.org; s=nokey; h=from; bh=AAAA; b=Zm9v/+A=\r\n"
-    script = ("require authres\nprog eom\ndo\n  dkim_verify(current_message())\n"
-              '  authres_add("mx.example.net")\ndone\n')
+    script = ("require authres\nprog eom\ndo\n"
+              '  authres_add("mx.example.net", current_message())\ndone\n')
     p, out = run_mfl(env, script, bad + good + MSG, output=True)
     assert p.returncode == 0, p.stderr
     m = email.message_from_bytes(out)

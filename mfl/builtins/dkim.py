@@ -19,9 +19,9 @@ strings]``, see mfl.dkim.dns) if set; else, if the environment variable
 several records; the text ``@TEMPFAIL`` makes the lookup fail temporarily,
 ``@NXDOMAIN`` as not found); else DNS through the shared caching resolver.
 
-Per-signature results of the last ``dkim_verify`` are kept for the
-``authres`` module: ``dkim_result_count()`` and ``dkim_result(n, field)``
-(mfl extensions).
+The per-signature results of the last ``dkim_verify`` are kept in
+``rt.extra["dkim_results"]`` (a list of ``mfl.dkim.Result``) for Python
+callers; MFL sees only mailfromd's variables.
 """
 from __future__ import annotations
 
@@ -154,32 +154,6 @@ def dkim_verify(rt, msg):
         verdict, DKIM_VERIFY_TEMPFAIL)
     _set_result(rt, status, results.primary)
     return status
-
-
-_RESULT_FIELDS = ("status", "reason", "text", "d", "i", "s", "a", "b", "c",
-                  "signature", "expl")
-
-
-@builtin("number dkim_result_count()", domain=D)
-def dkim_result_count(rt):
-    """Number of signatures the last dkim_verify evaluated (mfl extension)."""
-    return len(rt.extra.get("dkim_results") or ())
-
-
-@builtin("string dkim_result(number n, string field)", domain=D)
-def dkim_result(rt, n, field):
-    """FIELD of the Nth (0-based, topmost first) signature result of the last
-    dkim_verify: status (an RFC 8601 word), reason, text, expl, d, i, s, a,
-    b, c, signature, or expl_code (mfl extension)."""
-    res = rt.extra.get("dkim_results") or []
-    if n < 0 or n >= len(res):
-        raise MFLException("e_range", f"dkim_result: no signature result #{n}")
-    r = res[n]
-    if field == "expl_code":
-        return str(r.expl_code)
-    if field not in _RESULT_FIELDS:
-        raise MFLException("e_inval", f"dkim_result: unknown field {field}")
-    return str(getattr(r, field) or "")
 
 
 # ------------------------------------------------------------------ dkim_sign
