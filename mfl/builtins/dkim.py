@@ -134,7 +134,9 @@ def _set_result(rt, status: int, res) -> None:
         rt.set_builtin_var("dkim_signing_algorithm", "")
     else:
         expl = res.expl
-        rt.set_builtin_var("dkim_signing_algorithm", res.a or "")
+        # empty for a signature that could not be parsed (mailfromd's manual)
+        alg = "" if res.status == engine.NEUTRAL else (res.a or "")
+        rt.set_builtin_var("dkim_signing_algorithm", alg)
     rt.set_builtin_var("dkim_explanation", engine.EXPL_TEXT[expl])
     rt.set_builtin_var("dkim_explanation_code", engine.EXPL_CODE[expl])
     rt.set_builtin_var("dkim_verified_signature",
