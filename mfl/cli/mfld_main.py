@@ -51,6 +51,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--stderr", action="store_true", help="log to standard error")
     p.add_argument("--syslog", action="store_true", help="log to syslog (the default)")
     p.add_argument("--milter-timeout", type=int, default=600, metavar="SECONDS")
+    p.add_argument("--resolv-conf-file", metavar="FILE",
+                   help="ask the nameservers listed in FILE (DKIM key lookups)")
     p.add_argument("--stack-trace", action="store_true",
                    help="print a stack trace when a run-time error occurs")
     p.add_argument("--step-limit", type=int, metavar="N",
@@ -149,6 +151,13 @@ def serve_script(script, ns, opts) -> int:
         h = SysLogHandler(address="/dev/log", facility=SysLogHandler.LOG_MAIL)
         h.setFormatter(logging.Formatter(f"{PROG}[%(process)d]: %(message)s"))
         logging.basicConfig(level=logging.INFO, handlers=[h])
+    if ns.resolv_conf_file:
+        from ..dkim.dns import resolver_from_resolv_conf, set_default_resolver
+        try:
+            set_default_resolver(resolver_from_resolv_conf(ns.resolv_conf_file))
+        except OSError as e:
+            print(f"{PROG}: {e}", file=sys.stderr)
+            return EX_CONFIG
     program = compile_unit(unit, PROG)
     from ..milter.adapter import serve
     from ..interp.run import call_handler

@@ -132,6 +132,26 @@ _default: TXTResolver | None = None
 _default_lock = threading.Lock()
 
 
+def set_default_resolver(resolver: "TXTResolver | None") -> None:
+    """Replace the process-wide resolver (e.g. one built from --resolv-conf-file)."""
+    global _default
+    with _default_lock:
+        _default = resolver
+
+
+def resolver_from_resolv_conf(path: str, timeout: float = 5.0) -> "TXTResolver":
+    """A TXTResolver asking the nameservers listed in a resolv.conf-style file."""
+    servers = []
+    with open(path, encoding="utf-8", errors="replace") as f:
+        for line in f:
+            words = line.split()
+            if len(words) >= 2 and words[0] == "nameserver":
+                servers.append(words[1])
+    if not servers:
+        raise OSError(f"{path}: no nameserver line")
+    return TXTResolver(timeout=timeout, nameservers=servers)
+
+
 def default_resolver() -> TXTResolver:
     """The process-wide resolver (one cache shared by every verification)."""
     global _default
