@@ -44,12 +44,28 @@ def load_private_key(data: bytes | str, password: bytes | None = None) -> Privat
     return key
 
 
+_KEY_CACHE: dict = {}          # (path, mtime_ns, size, password) -> key
+_KEY_CACHE_MAX = 64
+
+
 def load_private_key_file(path: str | os.PathLike, password: bytes | None = None) -> PrivateKey:
+    """Load a key file; parsed keys are cached by path, size and modification time
+    (loading and validating an RSA key costs tens of milliseconds: a milter that
+    signs every message must not pay it per message; a changed file is re-read)."""
     try:
+        st = os.stat(path)
+        ident = (os.fspath(path), st.st_mtime_ns, st.st_size, password)
+        key = _KEY_CACHE.get(ident)
+        if key is not None:
+            return key
         data = Path(path).read_bytes()
     except OSError as e:
         raise KeyLoadError(f"{path}: {e.strerror or e}") from None
-    return load_private_key(data, password)
+    key = load_private_key(data, password)
+    if len(_KEY_CACHE) >= _KEY_CACHE_MAX:
+        _KEY_CACHE.clear()
+    _KEY_CACHE[ident] = key
+    return key
 
 
 def as_private_key(key) -> PrivateKey:
