@@ -235,9 +235,14 @@ def dkim_sign(rt, d, s, keyfile, ch=None, cb=None, headers=None, algo=None):
     try:
         key = engine.load_private_key_file(keyfile)
     except (OSError, ValueError) as e:
-        text = getattr(e, "strerror", None) or str(e)
-        raise MFLException("e_failure",
-                           f"can't read private key from {keyfile}: {text}") from None
+        # mailfromd logs the cause and raises e_failure "dkim_sign: DKIM failed"
+        if isinstance(e, FileNotFoundError) or not os.path.exists(keyfile):
+            text = f"can't open {keyfile}: No such file or directory"
+        else:
+            cause = getattr(e, "strerror", None) or "Invalid argument"
+            text = f"can't read private key from {keyfile}: {cause}"
+        rt.err.write(f"{rt.program.progname}: {text}\n")
+        raise MFLException("e_failure", "dkim_sign: DKIM failed") from None
     ktype = "ed25519" if "ed25519" in type(key).__name__.lower() else "rsa"
     if algo:
         algorithm = algo.lower()
@@ -254,12 +259,80 @@ def dkim_sign(rt, d, s, keyfile, ch=None, cb=None, headers=None, algo=None):
                                f"Sendmail address header postprocessing failed: {e}") from None
     hdrs = headers if headers else DEFAULT_SIGN_HEADERS
     try:
-        field = engine.sign(msg.to_bytes(), d, s, key, headers=hdrs, canon=canon,
-                            algorithm=algorithm)
+        value = sign_value(msg.to_bytes(), d, s, key, hdrs, canon, algorithm)
     except ValueError as e:
         raise MFLException("e_inval", f"dkim_sign: {e}") from None
-    text = field.decode("ascii").rstrip("\r\n").replace("\r\n", "\n")
-    value = text.split(":", 1)[1].lstrip(" ")
     mod = Mod("insert_header", "DKIM-Signature", value, 0)
     own.append(mod)
     rt.queue(mod)
+
+
+WIDTH = 78
+
+
+def _fold_tags(tags: list[str], names: list[str]) -> list[str]:
+    """mailfromd's layout: tags joined without blanks after "DKIM-Signature: ";
+    a tag that does not fit in WIDTH columns starts a new line (" " + tag);
+    h= that is still too long breaks before a colon; b= (always on a line
+    of its own) is cut every 78 characters."""
+    lines = [""]
+    col = len("DKIM-Signature: ")
+
+    def put(piece: str, brk: bool):
+        nonlocal col
+        if brk and col + len(piece) > WIDTH:
+            lines.append(" " + piece)
+            col = 1 + len(piece)
+        else:
+            lines[-1] += piece
+            col += len(piece)
+    for t in tags:
+        if t == "h=":
+            whole = "h=" + ":".join(names) + ";"
+            put_new = col + len(whole) > WIDTH
+            if put_new:
+                lines.append(" ")
+                col = 1
+            pieces = ["h=" + names[0]] + [":" + n for n in names[1:]]
+            pieces[-1] += ";"
+            for k, piece in enumerate(pieces):
+                put(piece, k > 0)
+        else:
+            put(t, True)
+    return lines
+
+
+def sign_value(data: bytes, d: str, s: str, key, headers: str, canon, algorithm: str) -> str:
+    """The DKIM-Signature value as mailfromd 8.15 writes it: tags v a d s c q h
+    bh b, no t=, folded with CR LF and a space (``_fold_tags``) -- so that an RSA
+    signature equals mailfromd's byte for byte (tests/diff/mmq/dkim_sign)."""
+    from ..dkim.bodyhash import BodyHashers
+    from ..dkim.canon import parse_message
+    from ..dkim.crypto import digest, header_data, sign_digest
+    from ..dkim.keys import key_type
+    from ..dkim.signer import parse_header_list
+    from ..dkim.sigparse import ALGORITHMS, valid_domain
+    import base64
+    if not valid_domain(d):
+        raise ValueError(f"bad domain {d!r}")
+    if not valid_domain(s):
+        raise ValueError(f"bad selector {s!r}")
+    ktype, hash_name = ALGORITHMS[algorithm]
+    if key_type(key) != ktype:
+        raise ValueError(f"{algorithm} needs a {ktype} key")
+    names = parse_header_list(headers)
+    fields, body = parse_message(data)
+    hashers = BodyHashers()
+    bh = hashers.add(canon[1], hash_name)
+    hashers.update(body)
+    hashers.finish()
+    tags = ["v=1;", f"a={algorithm};", f"d={d};", f"s={s};", f"c={canon[0]}/{canon[1]};",
+            "q=dns/txt;", "h=", "bh=" + base64.b64encode(bh.digest()).decode("ascii") + ";"]
+    lines = _fold_tags(tags, names)
+    head = "\r\n".join(lines + [" b=;"])
+    raw = ("DKIM-Signature: " + head + "\r\n").encode("ascii")
+    sig = sign_digest(key, ktype, hash_name,
+                      digest(hash_name, header_data(fields, names, raw, canon[0])))
+    b = "b=" + base64.b64encode(sig).decode("ascii") + ";"
+    blines = [" " + b[k:k + WIDTH] for k in range(0, len(b), WIDTH)]
+    return "\r\n".join(lines + blines)     # as mailfromd hands it to the MTA
