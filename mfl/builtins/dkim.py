@@ -223,12 +223,17 @@ def _canon(who: str, v) -> str:
 def dkim_sign(rt, d, s, keyfile, ch=None, cb=None, headers=None, algo=None):
     """Sign the current message for domain D with selector S and the key in KEYFILE."""
     own = rt.extra.setdefault("dkim_sign_mods", [])
+    hdrs = headers if headers else DEFAULT_SIGN_HEADERS
+    signed = {h.strip().lower() for h in hdrs.split(":")}
+    # as mailfromd 8.15: only an added or inserted header that will be signed
+    # is in the way (the milter cannot tell where the MTA puts it)
     for m in rt.mmq:
-        if m.kind in ("add_header", "insert_header") and not any(m is o for o in own):
+        if m.kind in ("add_header", "insert_header") and not any(m is o for o in own) \
+                and str(m.name).strip().lower() in signed:
             what = "ADD HEADER" if m.kind == "add_header" else "INSERT HEADER"
             raise MFLException("e_badmmq",
-                               f"MMQ incompatible with dkim_sign: {what} on {m.name}, "
-                               f"value {m.value}")
+                               f"dkim_sign: MMQ incompatible with dkim_sign: {what} on "
+                               f"{m.name}, value {m.value}")
     if rt.message is None:
         raise MFLException("e_failure", "dkim_sign: no current message")
     canon = (_canon("dkim_sign", ch), _canon("dkim_sign", cb))
@@ -257,7 +262,6 @@ def dkim_sign(rt, d, s, keyfile, ch=None, cb=None, headers=None, algo=None):
         except Exception as e:   # noqa: BLE001
             raise MFLException("e_failure",
                                f"Sendmail address header postprocessing failed: {e}") from None
-    hdrs = headers if headers else DEFAULT_SIGN_HEADERS
     try:
         value = sign_value(msg.to_bytes(), d, s, key, hdrs, canon, algorithm)
     except ValueError as e:
