@@ -11,7 +11,7 @@ set -eu
 cd "$(dirname "$0")"
 job=${1:-run}
 
-APT_PACKAGES="m4 gcc python3-dev python3-venv libmilter-dev mailfromd"
+APT_PACKAGES="m4 gcc python3-dev python3-venv libmilter-dev mailfromd libmail-dkim-perl opendkim-tools"
 missing=""
 for p in $APT_PACKAGES; do
     dpkg -s "$p" >/dev/null 2>&1 || missing="$missing $p"
