@@ -143,6 +143,24 @@ _ESCAPES = {"a": "\a", "b": "\b", "f": "\f", "n": "\n", "r": "\r", "t": "\t", "v
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 
+def _reference(s: str, i: int, kind: str, parts: list, flush) -> int:
+    """A ``$name``/``${name}`` or ``%name``/``%{name}`` reference at s[i]: append
+    it to parts and return the offset after it (0 when there is none)."""
+    if s[i + 1] == "{":
+        k = s.find("}", i + 2)
+        if k > 0 and _NAME.fullmatch(s[i + 2:k]):
+            flush()
+            parts.append((kind, s[i + 2:k], i))
+            return k + 1
+        return 0
+    m = _NAME.match(s, i + 1)
+    if not m:
+        return 0
+    flush()
+    parts.append((kind, m.group(), i))
+    return m.end()
+
+
 def decode_string(s: str, *, escapes: bool = True) -> list:
     """Split a double-quoted string body into pieces.
 
@@ -195,11 +213,9 @@ def decode_string(s: str, *, escapes: bool = True) -> list:
                 i += 2
                 continue
             if d == "{":
-                k = s.find("}", i + 2)
-                if k > 0 and _NAME.fullmatch(s[i + 2:k]):
-                    flush()
-                    parts.append(("macro", s[i + 2:k], i))
-                    i = k + 1
+                end = _reference(s, i, "macro", parts, flush)
+                if end:
+                    i = end
                     continue
             elif d.isdigit():
                 flush()
@@ -212,11 +228,9 @@ def decode_string(s: str, *, escapes: bool = True) -> list:
                 i += 2
                 continue
             else:
-                m = _NAME.match(s, i + 1)
-                if m:
-                    flush()
-                    parts.append(("macro", m.group(), i))
-                    i = m.end()
+                end = _reference(s, i, "macro", parts, flush)
+                if end:
+                    i = end
                     continue
         if c == "%" and i + 1 < n:
             d = s[i + 1]
@@ -224,20 +238,10 @@ def decode_string(s: str, *, escapes: bool = True) -> list:
                 buf.append("%")
                 i += 2
                 continue
-            if d == "{":
-                k = s.find("}", i + 2)
-                if k > 0 and _NAME.fullmatch(s[i + 2:k]):
-                    flush()
-                    parts.append(("var", s[i + 2:k], i))
-                    i = k + 1
-                    continue
-            else:
-                m = _NAME.match(s, i + 1)
-                if m:
-                    flush()
-                    parts.append(("var", m.group(), i))
-                    i = m.end()
-                    continue
+            end = _reference(s, i, "var", parts, flush)
+            if end:
+                i = end
+                continue
         buf.append(c)
         i += 1
     flush()
