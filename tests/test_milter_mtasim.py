@@ -66,7 +66,11 @@ def _run_ours(script: Path) -> dict:
 
 
 def _mods_and_verdict(events):
-    mods = [e for e in events if e[1] not in ("continue", "progress", "skip") + TERMINAL]
+    # The proxy labels a reply with the stage the MTA was in when it read it; the two
+    # directions are pumped by separate threads, so a late modification can be labelled
+    # with the next command (quit).  Modifications only ever answer eom: compare them
+    # without the label.
+    mods = [e[1:] for e in events if e[1] not in ("continue", "progress", "skip") + TERMINAL]
     verdict = next((e[1:] for e in events if e[1] in TERMINAL), ["continue"])
     return mods, verdict
 
