@@ -99,6 +99,8 @@ class Connection:
         return self._run("header", [name, value])
 
     def eoh(self) -> Reply:
+        if not self.program.handler("eoh"):
+            return CONTINUE                  # the message is built once, at eom
         self.rt.message = self._message()
         return self._run("eoh")
 
