@@ -1,9 +1,8 @@
 """``mfld``: a drop-in for the ``mailfromd`` command line.
 
-Implemented so far: ``--lint`` (with -I/--include-path, -P/--module-path,
--D/--define, -U/--undefine, --no-preprocessor, -E), --version, --help.
-Options that later issues implement are accepted and refused with a clear
-message rather than ignored.
+Modes: the daemon (default), ``--lint``, ``-E``, ``--test[=HANDLER]``,
+``--run[=FUNC]``, ``--show-defaults``, ``--config-lint``; the daemon's options
+are in ``serve.py``.
 """
 from __future__ import annotations
 
@@ -27,7 +26,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = _Parser(prog=PROG, add_help=False,
                 description="mfl's mailfromd-compatible filter daemon")
     p.add_argument("--help", action="help", help="give this help list")
-    p.add_argument("--version", action="store_true", help="print program version")
+    p.add_argument("-V", "--version", action="store_true", help="print program version")
     p.add_argument("--lint", action="store_true", help="check syntax and exit")
     p.add_argument("-E", dest="preprocess_only", action="store_true",
                    help="preprocess source files and exit")
@@ -39,24 +38,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-U", "--undefine", action="append", default=[], metavar="NAME")
     p.add_argument("--no-preprocessor", action="store_true",
                    help="do not run the m4 preprocessor")
-    p.add_argument("--no-config", action="store_true", help="do not read the configuration file")
-    p.add_argument("--config-file", metavar="FILE")
     p.add_argument("--test", nargs="?", const="envfrom", metavar="HANDLER")
     p.add_argument("--run", nargs="?", const="main", metavar="FUNC")
     p.add_argument("--echo", nargs="?", const="", metavar="FILE")
     p.add_argument("-v", "--variable", action="append", default=[], metavar="NAME=VALUE")
-    p.add_argument("-p", "--milter-socket", "--port", dest="socket", metavar="URL",
-                   help="serve on this socket: unix:/path, inet:PORT@HOST, inet6:PORT@HOST")
-    p.add_argument("--foreground", action="store_true", help="stay in the foreground")
-    p.add_argument("--stderr", action="store_true", help="log to standard error")
-    p.add_argument("--syslog", action="store_true", help="log to syslog (the default)")
-    p.add_argument("--milter-timeout", type=int, default=600, metavar="SECONDS")
-    p.add_argument("--resolv-conf-file", metavar="FILE",
-                   help="ask the nameservers listed in FILE (DKIM key lookups)")
     p.add_argument("--stack-trace", action="store_true",
                    help="print a stack trace when a run-time error occurs")
     p.add_argument("--step-limit", type=int, metavar="N",
                    help="loop iterations allowed per handler call (mfl only; default 10000000)")
+    from .serve import add_daemon_options
+    add_daemon_options(p)
     p.add_argument("script", nargs="?")
     p.add_argument("args", nargs=argparse.REMAINDER)
     return p
@@ -92,7 +83,8 @@ def main(argv=None) -> int:
         if first is not None:
             words.remove(first)
             ns.script, ns.args = first, words
-    script = ns.script or "/etc/mailfromd.mfl"
+    from .serve import DEFAULT_SCRIPT
+    script = ns.script or DEFAULT_SCRIPT
     opts = options_from(ns)
     if ns.preprocess_only:
         from ..diagnostics import MFLError
@@ -115,59 +107,16 @@ def main(argv=None) -> int:
         return lint_files([script], opts, mailfromd_style=True, prog=PROG)
     if ns.test is not None or ns.run is not None:
         return run_script(script, ns, opts)
-    return serve_script(script, ns, opts)
+    return serve_script(ns.script, ns, opts)
 
 
 def serve_script(script, ns, opts) -> int:
-    """The milter daemon: compile the script, then serve it (foreground for now)."""
-    import logging
-    import os
-    if ns.config_file:
-        print(f"{PROG}: configuration files are not supported yet; give the settings as "
-              f"options (see mfld --help)", file=sys.stderr)
-        return EX_CONFIG
-    from ..frontend import compile_file
-    from ..interp.compiler import compile_unit
-    from .common import MAILFROMD_WARNINGS
-    if not ns.socket:
-        print(f"{PROG}: no milter socket given (use -p unix:/path or -p inet:PORT@HOST)",
-              file=sys.stderr)
-        return EX_USAGE
-    if not os.path.exists(script):
-        print(f"{PROG}: {script}: No such file or directory", file=sys.stderr)
-        return 66
-    opts.warnings = False
-    unit = compile_file(script, opts)
-    for d in unit.diags.items:
-        if d.severity == "error" or d.code in MAILFROMD_WARNINGS:
-            print(f"{PROG}: {d.format_mailfromd()}", file=sys.stderr)
-    if unit.diags.errors:
-        return EX_CONFIG
-    if ns.stderr or ns.foreground:
-        logging.basicConfig(level=logging.INFO, stream=sys.stderr,
-                            format=f"{PROG}: %(message)s")
-    else:
-        from logging.handlers import SysLogHandler
-        h = SysLogHandler(address="/dev/log", facility=SysLogHandler.LOG_MAIL)
-        h.setFormatter(logging.Formatter(f"{PROG}[%(process)d]: %(message)s"))
-        logging.basicConfig(level=logging.INFO, handlers=[h])
-    if ns.resolv_conf_file:
-        from ..dkim.dns import resolver_from_resolv_conf, set_default_resolver
-        try:
-            set_default_resolver(resolver_from_resolv_conf(ns.resolv_conf_file))
-        except OSError as e:
-            print(f"{PROG}: {e}", file=sys.stderr)
-            return EX_CONFIG
-    program = compile_unit(unit, PROG)
-    from ..milter.adapter import serve
-    from ..interp.run import call_handler
-    from ..runtime.state import Runtime
-    try:
-        call_handler(Runtime(program), "startup")
-    except Exception as e:
-        print(f"{PROG}: startup failed: {e}", file=sys.stderr)
-    serve(program, ns.socket, ns.milter_timeout)
-    return EX_OK
+    """The milter daemon (see mfl/cli/serve.py and mfl/milter/daemon.py)."""
+    from .serve import serve
+    words = ([script] if script else []) + list(ns.args or [])
+    ns.script = next((w for w in words if "=" not in w), None)
+    ns.variable = list(ns.variable) + [w for w in words if "=" in w]   # [var=value...]
+    return serve(ns, opts, PROG, __version__)
 
 
 def run_script(script, ns, opts) -> int:

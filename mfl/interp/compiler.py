@@ -942,6 +942,16 @@ class Compiler:
             fixed.append(f if c is None or have == t else (lambda fr, f=f, c=c: c(f(fr))))
         return tuple(fixed), spread
 
+    def _note_macro_arg(self, arg) -> None:
+        """getmacro("x"): the milter host asks the MTA for x; a computed name
+        means the MTA's own macro lists must be kept."""
+        value = getattr(arg, "value", None)
+        if type(arg).__name__ == "Str" and isinstance(value, str):
+            self.prog.macros_used.setdefault(
+                self.scope.name if self.scope else "", set()).add(value.strip("{}"))
+        else:
+            self.prog.dynamic_macros = True
+
     def builtin_call(self, b, e):
         sig = b.sig
         types = tuple(p.type for p in sig.params)
@@ -955,6 +965,8 @@ class Compiler:
             def trace(fr):
                 fr.rt.print_trace(fr.rt.calls + [("stack_trace", pos)])
             return trace, None
+        if name in ("getmacro", "macro_defined") and e.args:
+            self._note_macro_arg(e.args[0])
         if impl is None:
             def planned(fr):
                 raise RuntimeFault(f"built-in function `{name}' is not implemented yet")

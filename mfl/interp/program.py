@@ -39,6 +39,7 @@ class Program:
     handlers: dict = field(default_factory=dict)          # name -> [Handler] (begin/end merged)
     exceptions: dict = field(default_factory=dict)        # dclex name -> code
     macros_used: dict = field(default_factory=dict)       # handler -> set of macro names
+    dynamic_macros: bool = False                          # getmacro(NAME) with a computed NAME
     initialized: dict = field(default_factory=dict)       # "module:name" -> where it got a value
     end_pos: tuple | None = None                          # the last token of the main file
 

@@ -47,11 +47,29 @@ class _LogStream(io.TextIOBase):
         return len(s)
 
 
+class _LiveMacros(dict):
+    """The macros the MTA sent; a name not among them is asked of the MTA."""
+    __slots__ = ("source",)
+
+    def get(self, name, default=None):
+        v = dict.get(self, name)
+        if v is None and self.source is not None:
+            v = self.source(name)
+        return default if v is None else v
+
+    def __contains__(self, name):
+        return self.get(name) is not None
+
+
 class Connection:
-    def __init__(self, program):
+    def __init__(self, program, macro_source=None):
         self.program = program
         self.rt = Runtime(program, out=_LogStream(self, logging.INFO),
                           err=_LogStream(self, logging.ERROR))
+        if macro_source is not None:
+            live = _LiveMacros(self.rt.macros)
+            live.source = macro_source
+            self.rt.macros = live
         self.headers: list = []
         self.body = bytearray()
         self.failed = False
@@ -136,3 +154,15 @@ class Connection:
             lines.append(f"{n}:{sep}{v}\r\n".encode(*_ENC))
         raw = b"".join(lines) + b"\r\n" + bytes(self.body)
         return Message.parse(raw, mbox_prefix=False)
+
+
+class _NoConnection:
+    @staticmethod
+    def log_prefix() -> str:
+        return ""
+
+
+def log_stream_runtime(program) -> Runtime:
+    """A runtime outside any connection (startup, shutdown): output goes to the log."""
+    return Runtime(program, out=_LogStream(_NoConnection, logging.INFO),
+                   err=_LogStream(_NoConnection, logging.ERROR))

@@ -1,0 +1,340 @@
+"""The daemon around the milter: processes, signals, privileges, pid file.
+
+Pre-fork model (the default): the master binds the socket, drops privileges,
+runs ``startup`` once and forks N workers that share the listening socket;
+each worker runs libmilter's accept loop (one thread per MTA connection) on
+the compiled program it inherited.  The master only supervises:
+
+* SIGHUP -- compile and check the script again; if it has errors, log them
+  and keep serving the old one; otherwise start workers on the new program,
+  then tell the old ones to stop accepting and finish their connections;
+* SIGTERM / SIGINT -- every worker stops accepting and drains; ``shutdown``
+  runs; the pid file and the UNIX socket are removed;
+* a worker that dies is replaced.
+
+``--single-process``: no workers; the same process serves, and SIGHUP swaps
+the program in place (each connection keeps the program it started with).
+"""
+from __future__ import annotations
+
+import errno
+import logging
+import os
+import signal
+import sys
+import threading
+import time
+from dataclasses import dataclass, field
+
+from . import adapter
+
+log = logging.getLogger("mfld")
+
+
+@dataclass
+class Settings:
+    socket: str
+    workers: int = 0                      # 0: one per CPU
+    single_process: bool = False
+    foreground: bool = False
+    user: str | None = None
+    groups: list = field(default_factory=list)
+    pidfile: str | None = None
+    milter_timeout: int = 600
+    max_connections: int = 0              # in all; 0: no limit
+    drain_timeout: float = 60.0
+    trace: bool = False
+
+
+class Daemon:
+    def __init__(self, settings: Settings, program, reload_program):
+        """RELOAD_PROGRAM() compiles the script again: a Program, or None
+        (the errors already logged)."""
+        self.s = settings
+        self.program = program
+        self.reload_program = reload_program
+        self.workers: dict[int, int] = {}      # pid -> generation
+        self.generation = 0
+        self.pending: list = []                # signals received, in order
+        self.deaths: list = []
+        self.nworkers = settings.workers or max(1, os.cpu_count() or 1)
+
+    # -- start --------------------------------------------------------------
+    def start(self) -> int:
+        from .privs import drop_privileges, PrivilegeError
+        s = self.s
+        per = 0
+        if s.max_connections:
+            per = s.max_connections if s.single_process else \
+                max(1, -(-s.max_connections // self.nworkers))
+        adapter.configure(self.program, max_connections=per, trace=s.trace)
+        try:
+            adapter.open_socket(s.socket, timeout=s.milter_timeout)
+        except Exception as e:
+            log.error("cannot open milter socket %s: %s", s.socket, e)
+            return 71                                   # EX_OSERR
+        if not s.foreground:
+            _daemonize()
+        if s.pidfile:
+            _write_pidfile(s.pidfile)
+        try:
+            drop_privileges(s.user, s.groups, socket_url=s.socket)
+        except PrivilegeError as e:
+            log.error("%s", e)
+            self._cleanup()
+            return 67 if "user" in str(e) else 77       # EX_NOUSER / EX_NOPERM
+        run_startup(self.program)
+        log.info("mfld serving %s on %s (%s)", self.program.file, s.socket,
+                 "single process" if s.single_process else f"{self.nworkers} workers")
+        try:
+            if s.single_process:
+                return self._serve_here()
+            return self._supervise()
+        finally:
+            run_shutdown(self.program)
+            self._cleanup()
+            log.info("mfld stopped")
+
+    def _cleanup(self) -> None:
+        if self.s.pidfile:
+            try:
+                os.unlink(self.s.pidfile)
+            except OSError:
+                pass
+        url = adapter.normalize_socket(self.s.socket)
+        if url.startswith("unix:"):
+            try:
+                os.unlink(url[5:])
+            except OSError:
+                pass
+
+    # -- single process -------------------------------------------------------
+    def _serve_here(self) -> int:
+        stop = threading.Event()
+        hup = threading.Event()
+        signal.signal(signal.SIGTERM, lambda *_: stop.set())
+        signal.signal(signal.SIGINT, lambda *_: stop.set())
+        signal.signal(signal.SIGHUP, lambda *_: hup.set())
+        t = threading.Thread(target=_run_milter, name="milter", daemon=True)
+        t.start()
+        while not stop.is_set() and t.is_alive():
+            stop.wait(0.5)
+            if hup.is_set():
+                hup.clear()
+                new = self.reload_program()
+                if new is not None:
+                    run_startup(new)
+                    adapter.configure(new, max_connections=adapter._MflMilter.gate.limit,
+                                      trace=self.s.trace)
+                    self.program = new
+                    log.info("reloaded %s", new.file)
+        return _drain(t, self.s.drain_timeout)
+
+    # -- pre-fork -----------------------------------------------------------------
+    def _supervise(self) -> int:
+        for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP, signal.SIGCHLD):
+            signal.signal(sig, self._note)
+        self._spawn_all()
+        while True:
+            self._reap()
+            while self.pending:
+                sig = self.pending.pop(0)
+                if sig in (signal.SIGTERM, signal.SIGINT):
+                    return self._stop_all()
+                if sig == signal.SIGHUP:
+                    self._reload()
+            self._respawn()
+            if not self.pending:
+                time.sleep(0.2)
+
+    def _note(self, signum, _frame):
+        if signum != signal.SIGCHLD:
+            self.pending.append(signum)
+
+    def _spawn_all(self) -> None:
+        for _ in range(self.nworkers):
+            self._spawn()
+
+    def _spawn(self) -> None:
+        pid = os.fork()
+        if pid == 0:
+            code = 70
+            try:
+                for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP, signal.SIGCHLD):
+                    signal.signal(sig, signal.SIG_DFL)
+                code = worker_main(self.s)
+            except BaseException as e:              # never back into the master's loop
+                log.error("worker failed: %s", e)
+            finally:
+                logging.shutdown()
+                os._exit(code)
+        self.workers[pid] = self.generation
+
+    def _reap(self) -> None:
+        while True:
+            try:
+                pid, status = os.waitpid(-1, os.WNOHANG)
+            except ChildProcessError:
+                return
+            if pid == 0:
+                return
+            gen = self.workers.pop(pid, None)
+            if gen == self.generation and (os.WIFSIGNALED(status) or os.WEXITSTATUS(status)):
+                log.error("worker %d exited unexpectedly (%s)", pid, _status(status))
+                self.deaths.append(time.monotonic())
+
+    def _respawn(self) -> None:
+        current = sum(1 for g in self.workers.values() if g == self.generation)
+        if current >= self.nworkers:
+            return
+        now = time.monotonic()
+        self.deaths = [t for t in self.deaths if now - t < 10]
+        if len(self.deaths) > 2 * self.nworkers:
+            return                                   # crashing in a loop: slow down
+        for _ in range(self.nworkers - current):
+            self._spawn()
+
+    def _reload(self) -> None:
+        log.info("SIGHUP: reloading %s", self.program.file)
+        new = self.reload_program()
+        if new is None:
+            log.error("the new script has errors; still serving the old one")
+            return
+        run_startup(new)
+        old = [pid for pid, g in self.workers.items() if g == self.generation]
+        self.program = new
+        self.generation += 1
+        adapter.configure(new, max_connections=adapter._MflMilter.gate.limit,
+                          trace=self.s.trace)
+        self._spawn_all()
+        for pid in old:
+            _kill(pid, signal.SIGTERM)
+        log.info("reloaded %s", new.file)
+
+    def _stop_all(self) -> int:
+        log.info("stopping: draining %d workers", len(self.workers))
+        for pid in list(self.workers):
+            _kill(pid, signal.SIGTERM)
+        deadline = time.monotonic() + self.s.drain_timeout + 10
+        while self.workers and time.monotonic() < deadline:
+            self._reap()
+            time.sleep(0.1)
+        for pid in list(self.workers):
+            log.error("worker %d did not stop in time: killed", pid)
+            _kill(pid, signal.SIGKILL)
+        self._reap()
+        return 0
+
+
+def worker_main(s: Settings) -> int:
+    """A worker: serve on the shared socket until SIGTERM or the master is gone."""
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    signal.signal(signal.SIGHUP, signal.SIG_IGN)
+    _die_with_parent()
+    master = os.getppid()
+    t = threading.Thread(target=_run_milter, name="milter", daemon=True)
+    t.start()
+    while not stop.is_set() and t.is_alive():
+        stop.wait(1.0)
+        if os.getppid() != master:
+            break
+    return _drain(t, s.drain_timeout)
+
+
+def _run_milter() -> None:
+    try:
+        adapter.run()
+    except Exception as e:
+        log.error("milter loop ended: %s", e)
+
+
+def _drain(t: threading.Thread, timeout: float) -> int:
+    adapter.request_stop()
+    t.join(timeout=8)
+    busy = adapter.active_connections()
+    if busy:
+        log.info("waiting for %d connection(s) to finish", busy)
+    if not adapter.wait_idle(timeout):
+        log.error("%d connection(s) still open after %g s: closing",
+                  adapter.active_connections(), timeout)
+    return 0
+
+
+def run_startup(program) -> None:
+    """``prog startup`` once; the globals it sets are what connections start with."""
+    if not program.handler("startup"):
+        return
+    from ..interp.run import safe_call_handler
+    from .host import log_stream_runtime
+    rt = log_stream_runtime(program)
+    _act, ok = safe_call_handler(rt, "startup")
+    if ok:
+        program.global_defaults[:] = rt.globals
+    else:
+        log.error("startup handler failed")
+
+
+def run_shutdown(program) -> None:
+    if not program.handler("shutdown"):
+        return
+    from ..interp.run import safe_call_handler
+    from .host import log_stream_runtime
+    safe_call_handler(log_stream_runtime(program), "shutdown")
+
+
+def _die_with_parent() -> None:
+    try:
+        import ctypes
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, signal.SIGTERM, 0, 0, 0)           # PR_SET_PDEATHSIG
+    except Exception:
+        pass
+
+
+def _kill(pid: int, sig) -> None:
+    try:
+        os.kill(pid, sig)
+    except ProcessLookupError:
+        pass
+
+
+def _status(status: int) -> str:
+    if os.WIFSIGNALED(status):
+        return f"signal {os.WTERMSIG(status)}"
+    return f"exit status {os.WEXITSTATUS(status)}"
+
+
+def _daemonize() -> None:
+    if os.fork():
+        os._exit(0)
+    os.setsid()
+    if os.fork():
+        os._exit(0)
+    os.chdir("/")
+    null = os.open(os.devnull, os.O_RDWR)
+    for fd in (0, 1, 2):
+        os.dup2(null, fd)
+    if null > 2:
+        os.close(null)
+
+
+def _write_pidfile(path: str) -> None:
+    try:
+        with open(path, "w") as f:
+            f.write(f"{os.getpid()}\n")
+    except OSError as e:
+        log.error("cannot write pid file %s: %s", path, e.strerror or e)
+
+
+def pidfile_running(path: str) -> int | None:
+    """The pid in PATH if that process is alive."""
+    try:
+        pid = int(open(path).read().split()[0])
+        os.kill(pid, 0)
+        return pid
+    except (OSError, ValueError, IndexError) as e:
+        if isinstance(e, PermissionError) or getattr(e, "errno", None) == errno.EPERM:
+            return pid
+        return None
