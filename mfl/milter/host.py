@@ -72,6 +72,7 @@ class Connection:
             self.rt.macros = live
         self.headers: list = []
         self.body = bytearray()
+        self.rcpt_count = 0
         self.failed = False
         safe_call_handler(self.rt, "begin")
 
@@ -104,9 +105,13 @@ class Connection:
     def envfrom(self, sender, args=()) -> Reply:
         self.rt.reset_message()
         self.headers, self.body = [], bytearray()
+        self.rcpt_count = 0
+        self.rt.set_builtin_var("rcpt_count", 0)
         return self._run("envfrom", [sender, " ".join(args)])
 
     def envrcpt(self, rcpt, args=()) -> Reply:
+        self.rcpt_count += 1                    # RCPT commands of this message, as mailfromd
+        self.rt.set_builtin_var("rcpt_count", self.rcpt_count)
         return self._run("envrcpt", [rcpt, " ".join(args)])
 
     def data(self) -> Reply:
@@ -137,6 +142,7 @@ class Connection:
 
     def abort(self) -> None:
         self.rt.reset_message()
+        self.headers, self.body = [], bytearray()   # do not hold an aborted message
 
     def close(self) -> None:
         safe_call_handler(self.rt, "end")
