@@ -261,4 +261,7 @@ def serve(ns, opts, prog: str, version: str) -> int:
                  pidfile=e["pidfile"], milter_timeout=e["milter_timeout"],
                  max_connections=e["max_connections"], drain_timeout=e["drain_timeout"],
                  trace=e["trace"])
-    return Daemon(s, program, reload_program).start()
+    rc = Daemon(s, program, reload_program).start()
+    logging.shutdown()
+    sys.stdout.flush()
+    os._exit(rc)            # libmilter's threads are not Python's to join

@@ -10,9 +10,9 @@ The daemon (``daemon.py``) uses four entry points:
 * ``configure(program, ...)`` -- what to serve, how many connections at most;
 * ``open_socket(url)`` -- bind the listening socket (before dropping
   privileges and before forking workers, which share it);
-* ``run()`` -- serve until ``request_stop()`` (or SIGTERM/SIGHUP/SIGINT,
-  which libmilter handles itself), then return;
-* ``wait_idle(timeout)`` -- wait until the connections in progress end.
+* ``run()`` -- libmilter's accept loop (it never returns while serving);
+* ``request_stop()`` -- stop accepting; ``wait_idle(timeout)`` -- wait until
+  the connections in progress end (the process then exits).
 
 Protocol negotiation: the stages the script has no use for are skipped
 (``SMFIP_NO*``), headers and body chunks nobody looks at on the fly are not
@@ -141,7 +141,7 @@ class _MflMilter(Milter.Base):
             if actions & Milter.SETSYMLIST and self.macro_names:
                 names = " ".join(n if len(n) == 1 else "{" + n + "}" for n in self.macro_names)
                 for stage in _MACRO_STAGES:
-                    self._ctx.setsymlist(stage, names.encode())
+                    self._ctx.setsymlist(stage, names)
             opts[1] = self._protocol = offered & ~want
             opts[2] = opts[3] = 0
         except Exception as e:                  # keep the MTA's defaults
@@ -202,7 +202,7 @@ class _MflMilter(Milter.Base):
         return self._reply("data", self.conn.data())
 
     def header(self, name, value):
-        r = self.conn.header(name, value)
+        r = self.conn.header(name, value, raw=bool(self._protocol & Milter.P_HDR_LEADSPC))
         if self._protocol & Milter.P_NR_HDR:
             return Milter.NOREPLY
         return self._reply("header", r)
@@ -359,20 +359,27 @@ def run() -> None:
 
 
 def request_stop() -> None:
-    """Stop accepting (from any thread).  The listening descriptor is replaced
-    by /dev/null first: libmilter would otherwise unlink a UNIX socket that
-    the other workers still serve on."""
-    if _listen_fd is not None:
-        try:
-            null = os.open(os.devnull, os.O_RDONLY)
-            os.dup2(null, _listen_fd)
-            os.close(null)
-        except OSError:
-            pass
+    """Stop accepting connections (from any thread), keep serving the open ones.
+
+    The listening descriptor is replaced by a listening socket nobody knows
+    of: libmilter's accept loop goes on waiting there, so the other workers
+    get the new connections, the UNIX socket is not removed, and pymilter's
+    interpreter stays valid for a connection accepted just before (which
+    ``smfi_stop`` would break: pymilter forgets its interpreter when
+    ``main`` returns)."""
+    if _listen_fd is None:
+        return
     try:
-        _milter.stop()
-    except Exception:
-        pass
+        dummy = _socket.socket(_socket.AF_UNIX, _socket.SOCK_STREAM)
+        dummy.bind("")                          # an unnamed (abstract) address
+        dummy.listen(1)
+        os.dup2(dummy.fileno(), _listen_fd)
+        _keep.append(dummy)
+    except OSError as e:
+        log.error("cannot stop accepting: %s", e)
+
+
+_keep: list = []
 
 
 def wait_idle(timeout: float) -> bool:

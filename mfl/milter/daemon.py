@@ -84,7 +84,7 @@ class Daemon:
             self._cleanup()
             return 67 if "user" in str(e) else 77       # EX_NOUSER / EX_NOPERM
         run_startup(self.program)
-        log.info("mfld serving %s on %s (%s)", self.program.file, s.socket,
+        log.info("serving %s on %s (%s)", self.program.file, s.socket,
                  "single process" if s.single_process else f"{self.nworkers} workers")
         try:
             if s.single_process:
@@ -93,7 +93,7 @@ class Daemon:
         finally:
             run_shutdown(self.program)
             self._cleanup()
-            log.info("mfld stopped")
+            log.info("stopped")
 
     def _cleanup(self) -> None:
         if self.s.pidfile:
@@ -115,6 +115,7 @@ class Daemon:
         signal.signal(signal.SIGTERM, lambda *_: stop.set())
         signal.signal(signal.SIGINT, lambda *_: stop.set())
         signal.signal(signal.SIGHUP, lambda *_: hup.set())
+        baseline = frozenset(_sockets())
         t = threading.Thread(target=_run_milter, name="milter", daemon=True)
         t.start()
         while not stop.is_set() and t.is_alive():
@@ -128,7 +129,7 @@ class Daemon:
                                       trace=self.s.trace)
                     self.program = new
                     log.info("reloaded %s", new.file)
-        return _drain(t, self.s.drain_timeout)
+        return _drain(t, self.s.drain_timeout, baseline)
 
     # -- pre-fork -----------------------------------------------------------------
     def _supervise(self) -> int:
@@ -234,13 +235,14 @@ def worker_main(s: Settings) -> int:
     signal.signal(signal.SIGHUP, signal.SIG_IGN)
     _die_with_parent()
     master = os.getppid()
+    baseline = frozenset(_sockets())
     t = threading.Thread(target=_run_milter, name="milter", daemon=True)
     t.start()
     while not stop.is_set() and t.is_alive():
         stop.wait(1.0)
         if os.getppid() != master:
             break
-    return _drain(t, s.drain_timeout)
+    return _drain(t, s.drain_timeout, baseline)
 
 
 def _run_milter() -> None:
@@ -250,16 +252,40 @@ def _run_milter() -> None:
         log.error("milter loop ended: %s", e)
 
 
-def _drain(t: threading.Thread, timeout: float) -> int:
+def _drain(_t: threading.Thread, timeout: float, baseline=frozenset()) -> int:
+    """Stop accepting, then wait until every connection this process took is
+    over.  A connection libmilter has accepted but not yet handed to us is
+    seen as an open socket descriptor that was not there at start."""
     adapter.request_stop()
-    t.join(timeout=8)
     busy = adapter.active_connections()
     if busy:
         log.info("waiting for %d connection(s) to finish", busy)
-    if not adapter.wait_idle(timeout):
-        log.error("%d connection(s) still open after %g s: closing",
-                  adapter.active_connections(), timeout)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if adapter.active_connections() == 0 and not (_sockets() - baseline):
+            time.sleep(0.05)
+            if adapter.active_connections() == 0 and not (_sockets() - baseline):
+                return 0
+        time.sleep(0.05)
+    log.error("%d connection(s) still open after %g s: closing",
+              adapter.active_connections(), timeout)
     return 0
+
+
+def _sockets() -> set:
+    """The socket inodes this process has open."""
+    out = set()
+    try:
+        for name in os.listdir("/proc/self/fd"):
+            try:
+                target = os.readlink(f"/proc/self/fd/{name}")
+            except OSError:
+                continue
+            if target.startswith("socket:"):
+                out.add(target)
+    except OSError:
+        pass
+    return out
 
 
 def run_startup(program) -> None:

@@ -117,8 +117,14 @@ class Connection:
     def data(self) -> Reply:
         return self._run("data")
 
-    def header(self, name, value) -> Reply:
-        self.headers.append((name, value))
+    def header(self, name, value, raw: bool = False) -> Reply:
+        """RAW: the MTA sent the value as it is in the message, leading blanks
+        included (SMFIP_HDR_LEADSPC); the handler gets it without them, as
+        from an MTA that strips them."""
+        if raw:
+            self.headers.append((name, value))
+            return self._run("header", [name, value.lstrip(" \t")])
+        self.headers.append((name, " " + value if value[:1] not in (" ", "\t") else value))
         return self._run("header", [name, value])
 
     def eoh(self) -> Reply:
@@ -156,8 +162,7 @@ class Connection:
         from ..message import Message
         lines = []
         for n, v in self.headers:
-            sep = "" if v[:1] in (" ", "\t") else " "      # SMFIP_HDR_LEADSPC keeps the blank
-            lines.append(f"{n}:{sep}{v}\r\n".encode(*_ENC))
+            lines.append(f"{n}:{v}\r\n".encode(*_ENC))
         raw = b"".join(lines) + b"\r\n" + bytes(self.body)
         return Message.parse(raw, mbox_prefix=False)
 
