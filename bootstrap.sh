@@ -11,7 +11,7 @@ set -eu
 cd "$(dirname "$0")"
 job=${1:-run}
 
-APT_PACKAGES="m4 gcc python3-dev python3-venv libmilter-dev mailfromd libmail-dkim-perl opendkim-tools"
+APT_PACKAGES="m4 gcc python3-dev python3-venv libmilter-dev mailfromd libmail-dkim-perl opendkim-tools postfix"
 missing=""
 for p in $APT_PACKAGES; do
     dpkg -s "$p" >/dev/null 2>&1 || missing="$missing $p"
@@ -24,7 +24,9 @@ if [ -n "$missing" ]; then
     echo "bootstrap: installing Debian packages:$missing"
     export DEBIAN_FRONTEND=noninteractive
     apt-get update -q >/dev/null
-    # mailfromd's package would start its own daemon: keep services down while installing
+    # mailfromd's and postfix's packages would start their daemons: keep services down while
+    # installing; postfix is only for tests/test_postfix_e2e.py (its own instance): no system config
+    echo "postfix postfix/main_mailer_type select No configuration" | debconf-set-selections
     printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d && chmod +x /usr/sbin/policy-rc.d
     apt-get install -y -q --no-install-recommends $missing >/dev/null
     rm -f /usr/sbin/policy-rc.d
