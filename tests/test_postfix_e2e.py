@@ -17,7 +17,7 @@ Maildir the test reads.  Templates and filters: tests/data/postfix/.
   delivered;
 - macros.mfl: macros Postfix only sends when the milter asks for them (setsymlist);
 - headers sent as ``Subject:x`` / ``To:  x`` under simple canonicalization
-  (SMFIP_HDR_LEADSPC), and the layout of the headers mfld adds (see ADDED_HEADER_BLANK).
+  (SMFIP_HDR_LEADSPC), and the layout of the headers mfld adds (a blank after the colon).
 
 Postfix is started with ``postfix -c DIR start`` as root: the rule that a non-default
 configuration directory must be listed in the default main.cf (alternate_config_directories)
@@ -444,17 +444,6 @@ def _dkimpy_sign(inst: Instance, message: bytes, canon: str) -> bytes:
 
 ALL_PASS = {"ed": True, "rsa-relaxed": True, "rsa-simple": True}
 
-# mfld negotiates SMFIP_HDR_LEADSPC, under which Postfix takes the value of a header the milter
-# adds, inserts or changes verbatim (milter8.c: MILTER8_HDR_SPACE is "" then, " " otherwise);
-# mfld sends it without the leading blank, so Postfix writes "Name:value" and a simple/simple
-# signature by dkim_sign (mailfromd's default canonicalization) does not verify.
-ADDED_HEADER_BLANK = pytest.mark.xfail(
-    reason="mfld bug: header values it adds under SMFIP_HDR_LEADSPC lack the leading blank "
-           "(delivered 'DKIM-Signature:v=1;...', 'X-DKIM-Result:pass'); remove this marker "
-           "once fixed",
-    strict=True)
-
-
 # ------------------------------------------------------------------ tests
 
 def _signed_through_postfix(inst: Instance, **kw) -> bytes:
@@ -475,7 +464,6 @@ def test_dkim_sign_verifies_with_dkimpy(instance):
         assert b"\r\ntrailing blanks   \r\n" in msg
 
 
-@ADDED_HEADER_BLANK
 def test_dkim_sign_simple_canonicalization(instance):
     inst = instance
     with explained(inst):
@@ -516,7 +504,6 @@ def test_dkim_verify_pass_and_fail(instance):
             assert _header(msg, "X-MFL-Queue-Id") == [qid]
 
 
-@ADDED_HEADER_BLANK
 def test_added_header_layout(instance):
     inst = instance
     with explained(inst):
@@ -562,7 +549,6 @@ def test_macros_postfix_sends_on_request(instance):
 # A header sent as "Subject:x" or "To:  x" reaches a milter without its leading blanks unless
 # the milter negotiates SMFIP_HDR_LEADSPC; simple header canonicalization hashes them.
 
-@ADDED_HEADER_BLANK
 def test_sign_simple_canonicalization_keeps_header_blanks(instance):
     inst = instance
     with explained(inst):

@@ -78,20 +78,17 @@ def parse_time(text) -> int:
 
 
 def _config(ns, prog: str):
-    """The configuration file's settings (dict) and its problems."""
-    try:
-        from ..milter import config as cfgmod
-    except ImportError:                               # pragma: no cover
-        return {}, None
+    """The configuration file's settings (dict) and its problems (text or None)."""
+    from ..milter import config as cfgmod
     settings: dict = {}
     path = ns.config_file
-    if path is None and not ns.no_config:
-        path = cfgmod.DEFAULT_CONFIG_FILE if os.path.exists(cfgmod.DEFAULT_CONFIG_FILE) else None
+    if path is None and not ns.no_config and os.path.exists(cfgmod.DEFAULT_CONFIG_FILE):
+        path = cfgmod.DEFAULT_CONFIG_FILE
     try:
         if path:
             res = cfgmod.load_config(path)
-            for w in res.warnings:
-                print(f"{prog}: warning: {w}", file=sys.stderr)
+            for w in res.diagnostics or res.warnings:
+                print(f"{prog}: {w}", file=sys.stderr)
             settings.update(res.settings)
         for item in ns.set:
             if "=" not in item:
@@ -100,9 +97,10 @@ def _config(ns, prog: str):
             res = cfgmod.parse_config_text(f"{k} {_quote(v)};\n", "<--set>")
             settings.update(res.settings)
     except cfgmod.ConfigError as e:
-        return None, str(e)
+        return None, "\n".join(f"{prog}: {d}" if i else d
+                               for i, d in enumerate(e.diagnostics))
     except OSError as e:
-        return None, f"{path}: {e.strerror or e}"
+        return None, f"errors parsing file {path}: {e.strerror or e}"
     return settings, None
 
 
@@ -137,6 +135,8 @@ def effective(ns, prog: str):
         "facility": ns.log_facility or conf.get("syslog_facility") or "mail",
         "tag": ns.log_tag or conf.get("log_tag") or "mfld",
         "trace": bool(ns.trace if ns.trace is not None else conf.get("trace", False)),
+        "no_preprocessor": bool(conf.get("no_preprocessor", False)),
+        "stack_trace": bool(conf.get("stack_trace", False)),
         "include_path": list(conf.get("include_path") or []),
         "module_path": list(conf.get("module_path") or []),
         "variables": list(conf.get("variables") or []),
@@ -171,12 +171,18 @@ def setup_logging(e: dict, prog: str) -> None:
     root.setLevel(logging.INFO)
 
 
-def show_defaults(e: dict, version: str) -> str:
-    try:
-        from ..milter.config import show_defaults_text
-        return show_defaults_text(e, version)
-    except ImportError:                               # pragma: no cover
-        return "".join(f"{k}:{v}\n" for k, v in e.items())
+def show_defaults(e: dict, opts, version: str) -> str:
+    from ..milter.config import show_defaults_text
+    from ..frontend import STDLIB as STDLIB_DIR
+    return show_defaults_text({
+        "script": e["script"], "user": e["user"] or "mail (when started as root)",
+        "state_directory": e["statedir"], "socket": e["socket"],
+        "pidfile": e["pidfile"] or os.path.join(e["statedir"], "mfld.pid"),
+        "include_path": list(opts.include_path) + e["include_path"],
+        "module_path": list(opts.module_path) + e["module_path"] + [str(STDLIB_DIR)],
+        "preprocessor": "none" if not opts.use_m4 else "m4 (built-in setup)",
+        "optional_features": ["DKIM", "ed25519", "Authentication-Results"],
+    }, version)
 
 
 def compile_program(script: str, opts, prog: str, variables=()):
@@ -214,8 +220,10 @@ def serve(ns, opts, prog: str, version: str) -> int:
     if ns.config_lint:
         return EX_OK
     if ns.show_defaults:
-        sys.stdout.write(show_defaults(e, version))
+        sys.stdout.write(show_defaults(e, opts, version))
         return EX_OK
+    if e["no_preprocessor"]:
+        opts.use_m4 = False
     opts.include_path = list(opts.include_path) + e["include_path"]
     opts.module_path = list(opts.module_path) + e["module_path"]
     script = e["script"]

@@ -25,7 +25,6 @@ from __future__ import annotations
 import logging
 import os
 import socket as _socket
-import stat
 import threading
 
 import Milter
@@ -229,14 +228,21 @@ class _MflMilter(Milter.Base):
                                            "Local error; please try again later"))
         return self._reply("eom", reply)
 
+    def _value(self, v: str) -> str:
+        """Under SMFIP_HDR_LEADSPC the MTA writes a value exactly as sent
+        (Postfix: no blank after the colon): give it the blank it would add."""
+        if self._protocol & Milter.P_HDR_LEADSPC and v[:1] not in (" ", "\t"):
+            return " " + v
+        return v
+
     def _apply(self, m) -> None:
         k = m.kind
         if k == "add_header":
-            self.addheader(m.name, m.value)
+            self.addheader(m.name, self._value(m.value))
         elif k == "insert_header":
-            self.addheader(m.name, m.value, m.index)
+            self.addheader(m.name, self._value(m.value), m.index)
         elif k == "replace_header":
-            self.chgheader(m.name, m.index, m.value)
+            self.chgheader(m.name, m.index, self._value(m.value))
         elif k == "delete_header":
             self.chgheader(m.name, m.index, "")
         elif k == "add_rcpt":
@@ -328,9 +334,11 @@ def open_socket(url: str, *, timeout: int = 600, backlog: int = 128,
     _register(timeout)
     _milter.setconn(url)
     _milter.setbacklog(backlog)
-    before = set(os.listdir("/proc/self/fd"))
+    before = _socket_fds()
     _milter.opensocket(True)
     fd = _find_listen_fd(before)
+    if fd is None:
+        log.error("cannot find the listening socket: reload and stop will not drain")
     if fd is not None:
         os.set_blocking(fd, False)              # workers race for accept(); losers get EAGAIN
     if url.startswith("unix:") and mode is not None:
@@ -342,14 +350,26 @@ def open_socket(url: str, *, timeout: int = 600, backlog: int = 128,
     return fd
 
 
-def _find_listen_fd(before) -> int | None:
-    for name in sorted(set(os.listdir("/proc/self/fd")) - before, key=int):
-        fd = int(name)
+def _socket_fds() -> dict:
+    """fd -> 'socket:[inode]' for the sockets this process has open."""
+    out = {}
+    for name in os.listdir("/proc/self/fd"):
         try:
-            if stat.S_ISSOCK(os.fstat(fd).st_mode):
-                return fd
+            target = os.readlink(f"/proc/self/fd/{name}")
         except OSError:
             continue
+        if target.startswith("socket:"):
+            out[int(name)] = target
+    return out
+
+
+def _find_listen_fd(before: dict) -> int | None:
+    """The socket libmilter has just opened (by inode: descriptor numbers
+    are reused)."""
+    old = set(before.values())
+    for fd, target in sorted(_socket_fds().items()):
+        if target not in old:
+            return fd
     return None
 
 
@@ -380,6 +400,21 @@ def request_stop() -> None:
 
 
 _keep: list = []
+
+
+def own_sockets() -> frozenset:
+    """The 'socket:[inode]' names of the sockets request_stop() made."""
+    out = set()
+    for d in _keep:
+        try:
+            out.add(os.readlink(f"/proc/self/fd/{d.fileno()}"))
+        except OSError:
+            pass
+    return frozenset(out)
+
+
+def listen_fd() -> int | None:
+    return _listen_fd
 
 
 def wait_idle(timeout: float) -> bool:

@@ -54,14 +54,21 @@ class Daemon:
         self.program = program
         self.reload_program = reload_program
         self.workers: dict[int, int] = {}      # pid -> generation
+        self.pipes: dict[int, int] = {}        # pid -> read end: "stopped accepting"
         self.generation = 0
         self.pending: list = []                # signals received, in order
         self.deaths: list = []
         self.nworkers = settings.workers or max(1, os.cpu_count() or 1)
+        self.ident = None                      # whom the workers run as
+
+    def _startup(self, program) -> None:
+        from .privs import acting_as
+        with acting_as(self.ident):
+            run_startup(program)
 
     # -- start --------------------------------------------------------------
     def start(self) -> int:
-        from .privs import drop_privileges, PrivilegeError
+        from . import privs
         s = self.s
         per = 0
         if s.max_connections:
@@ -78,12 +85,18 @@ class Daemon:
         if s.pidfile:
             _write_pidfile(s.pidfile)
         try:
-            drop_privileges(s.user, s.groups, socket_url=s.socket)
-        except PrivilegeError as e:
+            self.ident = privs.resolve(s.user, s.groups)
+            privs.give_socket(self.ident, adapter.normalize_socket(s.socket))
+            if s.single_process:
+                privs.switch(self.ident)
+                self.ident = None
+        except privs.PrivilegeError as e:
             log.error("%s", e)
             self._cleanup()
-            return 67 if "user" in str(e) else 77       # EX_NOUSER / EX_NOPERM
-        run_startup(self.program)
+            return 67 if "no such user" in str(e) else 77    # EX_NOUSER / EX_NOPERM
+        if self.ident:
+            log.info("workers run as user %s", self.ident.name)
+        self._startup(self.program)
         log.info("serving %s on %s (%s)", self.program.file, s.socket,
                  "single process" if s.single_process else f"{self.nworkers} workers")
         try:
@@ -91,7 +104,9 @@ class Daemon:
                 return self._serve_here()
             return self._supervise()
         finally:
-            run_shutdown(self.program)
+            from .privs import acting_as
+            with acting_as(self.ident):
+                run_shutdown(self.program)
             self._cleanup()
             log.info("stopped")
 
@@ -122,9 +137,9 @@ class Daemon:
             stop.wait(0.5)
             if hup.is_set():
                 hup.clear()
-                new = self.reload_program()
+                new = self._load_new()
                 if new is not None:
-                    run_startup(new)
+                    self._startup(new)
                     adapter.configure(new, max_connections=adapter._MflMilter.gate.limit,
                                       trace=self.s.trace)
                     self.program = new
@@ -157,19 +172,27 @@ class Daemon:
             self._spawn()
 
     def _spawn(self) -> None:
+        r, w = os.pipe()
         pid = os.fork()
         if pid == 0:
             code = 70
             try:
+                os.close(r)
+                for fd in self.pipes.values():
+                    os.close(fd)
                 for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP, signal.SIGCHLD):
                     signal.signal(sig, signal.SIG_DFL)
-                code = worker_main(self.s)
+                from .privs import switch
+                switch(self.ident)
+                code = worker_main(self.s, w)
             except BaseException as e:              # never back into the master's loop
                 log.error("worker failed: %s", e)
             finally:
                 logging.shutdown()
                 os._exit(code)
+        os.close(w)
         self.workers[pid] = self.generation
+        self.pipes[pid] = r
 
     def _reap(self) -> None:
         while True:
@@ -180,6 +203,9 @@ class Daemon:
             if pid == 0:
                 return
             gen = self.workers.pop(pid, None)
+            fd = self.pipes.pop(pid, None)
+            if fd is not None:
+                os.close(fd)
             if gen == self.generation and (os.WIFSIGNALED(status) or os.WEXITSTATUS(status)):
                 log.error("worker %d exited unexpectedly (%s)", pid, _status(status))
                 self.deaths.append(time.monotonic())
@@ -196,12 +222,10 @@ class Daemon:
             self._spawn()
 
     def _reload(self) -> None:
-        log.info("SIGHUP: reloading %s", self.program.file)
-        new = self.reload_program()
+        new = self._load_new()
         if new is None:
-            log.error("the new script has errors; still serving the old one")
             return
-        run_startup(new)
+        self._startup(new)
         old = [pid for pid, g in self.workers.items() if g == self.generation]
         self.program = new
         self.generation += 1
@@ -210,7 +234,19 @@ class Daemon:
         self._spawn_all()
         for pid in old:
             _kill(pid, signal.SIGTERM)
+        _wait_not_accepting([self.pipes.get(pid) for pid in old], timeout=5)
         log.info("reloaded %s", new.file)
+
+    def _load_new(self):
+        log.info("SIGHUP: reloading %s", self.program.file)
+        try:
+            new = self.reload_program()
+        except Exception as e:                      # never let a reload stop the service
+            log.error("reload failed: %s", e)
+            new = None
+        if new is None:
+            log.error("the new script has errors; still serving the old one")
+        return new
 
     def _stop_all(self) -> int:
         log.info("stopping: draining %d workers", len(self.workers))
@@ -227,7 +263,7 @@ class Daemon:
         return 0
 
 
-def worker_main(s: Settings) -> int:
+def worker_main(s: Settings, tell_fd: int | None = None) -> int:
     """A worker: serve on the shared socket until SIGTERM or the master is gone."""
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
@@ -235,6 +271,7 @@ def worker_main(s: Settings) -> int:
     signal.signal(signal.SIGHUP, signal.SIG_IGN)
     _die_with_parent()
     master = os.getppid()
+    log.info("worker %d started", os.getpid())
     baseline = frozenset(_sockets())
     t = threading.Thread(target=_run_milter, name="milter", daemon=True)
     t.start()
@@ -242,7 +279,7 @@ def worker_main(s: Settings) -> int:
         stop.wait(1.0)
         if os.getppid() != master:
             break
-    return _drain(t, s.drain_timeout, baseline)
+    return _drain(t, s.drain_timeout, baseline, tell_fd)
 
 
 def _run_milter() -> None:
@@ -252,11 +289,19 @@ def _run_milter() -> None:
         log.error("milter loop ended: %s", e)
 
 
-def _drain(_t: threading.Thread, timeout: float, baseline=frozenset()) -> int:
+def _drain(_t: threading.Thread, timeout: float, baseline=frozenset(),
+           tell_fd: int | None = None) -> int:
     """Stop accepting, then wait until every connection this process took is
     over.  A connection libmilter has accepted but not yet handed to us is
     seen as an open socket descriptor that was not there at start."""
     adapter.request_stop()
+    baseline = frozenset(baseline) | adapter.own_sockets()
+    if tell_fd is not None:
+        try:
+            os.write(tell_fd, b"s")
+        except OSError:
+            pass
+    log.info("worker %d: no new connections", os.getpid())
     busy = adapter.active_connections()
     if busy:
         log.info("waiting for %d connection(s) to finish", busy)
@@ -308,6 +353,22 @@ def run_shutdown(program) -> None:
     from ..interp.run import safe_call_handler
     from .host import log_stream_runtime
     safe_call_handler(log_stream_runtime(program), "shutdown")
+
+
+def _wait_not_accepting(pipes, timeout: float) -> None:
+    """Until the old workers have let go of the listening socket (each says so
+    on its pipe, or dies), so that every connection from now on gets the new
+    program."""
+    import select
+    waiting = [fd for fd in pipes if fd is not None]
+    deadline = time.monotonic() + timeout
+    while waiting and time.monotonic() < deadline:
+        try:
+            ready, _, _ = select.select(waiting, [], [], max(0.0, deadline - time.monotonic()))
+        except InterruptedError:
+            continue
+        for fd in ready:
+            waiting.remove(fd)
 
 
 def _die_with_parent() -> None:
