@@ -1,4 +1,4 @@
-"""``mfl``: the friendly command line (subcommands: lint; later test, run, serve, dkim)."""
+"""``mfl``: the friendly command line (subcommands: lint, test, run, serve, dkim)."""
 from __future__ import annotations
 
 import argparse
@@ -58,6 +58,25 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--function", default="main", help="the function to call (default main)")
     run.add_argument("args", nargs="*", metavar="ARG")
     _front_opts(run)
+    serve = sub.add_parser("serve", help="serve a script to the MTA as a milter (like mfld)",
+                           description="Serve SCRIPT to Postfix or Sendmail over the milter "
+                           "protocol; the same daemon as mfld, with the same options.")
+    serve.add_argument("script", metavar="SCRIPT", nargs="?")
+    serve.add_argument("-v", "--variable", action="append", default=[], metavar="NAME=VALUE",
+                       help="assign a global variable before serving")
+    serve.add_argument("--step-limit", type=int, metavar="N",
+                       help="loop iterations allowed per handler call (default 10000000)")
+    from .serve import add_daemon_options
+    add_daemon_options(serve)
+    _front_opts(serve)
+    chk = sub.add_parser("milter-check", help="send one message to a running milter, "
+                         "print its verdict and changes")
+    chk.add_argument("socket", metavar="SOCKET", help="unix:/path or inet:PORT@HOST")
+    chk.add_argument("--message", metavar="FILE.eml", help="the message (default: a small one)")
+    chk.add_argument("--client-addr", default="127.0.0.1",
+                     help="the SMTP client's address (default 127.0.0.1: local mail)")
+    chk.add_argument("--from", dest="sender", default="postmaster@example.org")
+    chk.add_argument("--rcpt", default="postmaster@example.org")
     return p
 
 
@@ -194,6 +213,28 @@ def cmd_lint(ns) -> int:
     return status
 
 
+def cmd_milter_check(ns) -> int:
+    from ..milter.check import check
+    msg = None
+    if ns.message:
+        try:
+            with open(ns.message, "rb") as f:
+                msg = f.read()
+        except OSError as e:
+            print(f"mfl: {ns.message}: {e.strerror}", file=sys.stderr)
+            return 66
+    try:
+        verdict, mods = check(ns.socket, client_addr=ns.client_addr, sender=ns.sender,
+                              rcpt=ns.rcpt, message=msg)
+    except (OSError, ValueError) as e:
+        print(f"mfl milter-check: {ns.socket}: {e}", file=sys.stderr)
+        return 69                                    # EX_UNAVAILABLE
+    print(f"verdict: {verdict}")
+    for what, detail in mods:
+        print(f"  {what}: {detail[:200]}")
+    return 0
+
+
 def main(argv=None) -> int:
     parser = build_parser()
     ns, extra = parser.parse_known_args(argv)
@@ -207,6 +248,13 @@ def main(argv=None) -> int:
         return cmd_lint(ns)
     if ns.cmd in ("test", "run"):
         return cmd_run(ns, ns.cmd)
+    if ns.cmd == "serve":
+        from .. import __version__
+        from .mfld_main import options_from
+        from .serve import serve
+        return serve(ns, options_from(ns), "mfl", __version__)
+    if ns.cmd == "milter-check":
+        return cmd_milter_check(ns)
     if ns.cmd == "dkim":
         from . import dkim_cmd
         return dkim_cmd.run(ns)

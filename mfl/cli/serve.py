@@ -164,6 +164,15 @@ def setup_logging(e: dict, prog: str) -> None:
         fac = e["facility"].lower().removeprefix("log_")
         h = SysLogHandler(address="/dev/log", facility=SysLogHandler.facility_names[fac])
         h.setFormatter(logging.Formatter(f"{e['tag']}[%(process)d]: %(message)s"))
+    elif e["logger"] == "syslog":
+        # no syslog daemon (a container): a file, reopened when logrotate moves it
+        from logging.handlers import WatchedFileHandler
+        path = os.path.join(e["statedir"], f"{e['tag']}.log")
+        os.makedirs(e["statedir"], exist_ok=True)
+        print(f"{prog}: no syslog socket (/dev/log): logging to {path}", file=sys.stderr)
+        h = WatchedFileHandler(path)
+        h.setFormatter(logging.Formatter(
+            f"%(asctime)s {e['tag']}[%(process)d]: %(message)s", "%b %d %H:%M:%S"))
     else:
         h = logging.StreamHandler(sys.stderr)
         h.setFormatter(logging.Formatter(f"{e['tag']}: %(message)s"))

@@ -33,6 +33,9 @@ CONTINUE = Reply("continue")
 TEMPFAIL_ERROR = Reply("tempfail", "451", "4.3.0", "Local configuration error; please try again later")
 
 
+_PROG_PREFIXES = ("mfld: ", "mfl: ")
+
+
 class _LogStream(io.TextIOBase):
     """Where `echo' and run-time errors go in the daemon: the log, with the queue id."""
 
@@ -43,6 +46,8 @@ class _LogStream(io.TextIOBase):
         self.buf += s
         while "\n" in self.buf:
             line, self.buf = self.buf.split("\n", 1)
+            if line.startswith(_PROG_PREFIXES):           # the log adds its own tag
+                line = line.split(": ", 1)[1]
             log.log(self.level, "%s%s", self.conn.log_prefix(), line)
         return len(s)
 
