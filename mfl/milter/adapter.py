@@ -326,7 +326,7 @@ def normalize_socket(url: str) -> str:
 _listen_fd = None
 
 
-def open_socket(url: str, *, timeout: int = 600, backlog: int = 128,
+def open_socket(url: str, *, timeout: int = 600, backlog: int = 4096,
                 mode: int | None = 0o660) -> int:
     """Register the callbacks and bind URL; returns the listening descriptor."""
     global _listen_fd

@@ -76,7 +76,8 @@ class Daemon:
                 max(1, -(-s.max_connections // self.nworkers))
         adapter.configure(self.program, max_connections=per, trace=s.trace)
         try:
-            adapter.open_socket(s.socket, timeout=s.milter_timeout)
+            adapter.open_socket(s.socket, timeout=s.milter_timeout,
+                                backlog=max(4096, s.max_connections))
         except Exception as e:
             log.error("cannot open milter socket %s: %s", s.socket, e)
             return 71                                   # EX_OSERR
@@ -95,6 +96,7 @@ class Daemon:
             self._cleanup()
             return 67 if "no such user" in str(e) else 77    # EX_NOUSER / EX_NOPERM
         if self.ident:
+            preload()
             log.info("workers run as user %s", self.ident.name)
         self._startup(self.program)
         log.info("serving %s on %s (%s)", self.program.file, s.socket,
@@ -331,6 +333,42 @@ def _sockets() -> set:
     except OSError:
         pass
     return out
+
+
+def preload() -> None:
+    """Import now what would otherwise be imported at the first message: after
+    the switch to an unprivileged user the installation may not be readable
+    (a Python under /root).  dnspython loads each record type's module on
+    first use."""
+    import importlib
+    import pkgutil
+    from .. import builtins, dkim, message
+    for pkg in (builtins, dkim, message):
+        for mod in pkgutil.iter_modules(pkg.__path__, pkg.__name__ + "."):
+            try:
+                importlib.import_module(mod.name)
+            except Exception as e:                   # pragma: no cover
+                log.warning("cannot preload %s: %s", mod.name, e)
+    for name in ("mfl.interp.session", "mfl.regex", "encodings.idna", "encodings.latin_1",
+                 "email.parser", "email.policy", "email.utils", "email.header"):
+        try:
+            importlib.import_module(name)
+        except Exception:                            # pragma: no cover
+            pass
+    try:
+        import dns.rdata
+        import dns.rdataclass
+        import dns.rdatatype
+        import dns.resolver  # noqa: F401
+        for t in ("TXT", "A", "AAAA", "MX", "PTR", "CNAME", "NS", "SOA", "SPF"):
+            dns.rdata.get_rdata_class(dns.rdataclass.IN, dns.rdatatype.from_text(t))
+    except Exception as e:                           # pragma: no cover
+        log.warning("cannot preload dnspython: %s", e)
+    try:
+        from cryptography.hazmat.primitives import hashes, serialization  # noqa: F401
+        from cryptography.hazmat.primitives.asymmetric import ed25519, padding, rsa  # noqa
+    except Exception:                                # pragma: no cover
+        pass
 
 
 def run_startup(program) -> None:
