@@ -91,6 +91,8 @@ class Connection:
                 self.rt.macros[k.strip("{}")] = v
 
     def _run(self, stage, args=()) -> Reply:
+        if not self.program.handlers.get(stage):
+            return CONTINUE
         act, ok = safe_call_handler(self.rt, stage, args)
         if not ok:
             return TEMPFAIL_ERROR
