@@ -180,7 +180,7 @@ def test_sigterm_drains_a_connection_in_progress(daemon):
     time.sleep(0.8)                                  # the worker is inside eom now
     os.kill(d.proc.pid, signal.SIGTERM)
     t.join(timeout=30)
-    assert out.get("mods") == [("X-Slow", " done")], d.text()
+    assert [(n, v.strip()) for n, v in out.get("mods", [])] == [("X-Slow", "done")], d.text()
     assert d.proc.wait(timeout=30) == 0
     assert not d.pidfile.exists() and not d.sock.exists()
     with pytest.raises(OSError):
