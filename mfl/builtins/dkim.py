@@ -115,6 +115,18 @@ def resolver_for(rt):
 
 # ------------------------------------------------------------------ dkim_verify
 
+def _current_message(rt, who: str, n: int):
+    """The Message of descriptor N if it is the message being filtered."""
+    from .messages import get_desc
+    desc = get_desc(rt, who, n)
+    cur = rt.extra.get("current_message")
+    if cur is not None and cur[1] is desc.msg and rt.message is not None \
+            and hasattr(rt.message, "fields") and hasattr(rt.message, "body") \
+            and not getattr(rt.message, "prefix", b""):
+        return rt.message
+    return None
+
+
 def _descriptor_bytes(rt, who: str, n: int) -> bytes:
     from .messages import get_desc
     desc = get_desc(rt, who, n)
@@ -148,8 +160,17 @@ def dkim_verify(rt, msg):
     """Verify the DKIM signatures of message MSG: DKIM_VERIFY_OK if one
     passes, DKIM_VERIFY_PERMFAIL if all fail, DKIM_VERIFY_TEMPFAIL if
     unsigned or a key could not be fetched."""
-    data = _descriptor_bytes(rt, "dkim_verify", msg)
-    results = engine.verify(data, resolver=resolver_for(rt))
+    m = _current_message(rt, "dkim_verify", msg)
+    if m is not None:                       # streamed: a large body is never copied whole
+        v = engine.Verifier(resolver=resolver_for(rt))
+        v.feed_headers(b"".join(f.raw for f in m.fields))
+        v.end_headers()
+        for chunk in m.body.chunks():
+            v.feed_body(chunk)
+        results = v.finish()
+    else:
+        data = _descriptor_bytes(rt, "dkim_verify", msg)
+        results = engine.verify(data, resolver=resolver_for(rt))
     rt.extra["dkim_results"] = list(results)
     verdict = results.verdict
     status = {"pass": DKIM_VERIFY_OK, "permfail": DKIM_VERIFY_PERMFAIL}.get(

@@ -76,7 +76,7 @@ class Connection:
             live.source = macro_source
             self.rt.macros = live
         self.headers: list = []
-        self.body = bytearray()
+        self.body = _Spool(self._head)
         self.rcpt_count = 0
         self.failed = False
         safe_call_handler(self.rt, "begin")
@@ -111,7 +111,7 @@ class Connection:
 
     def envfrom(self, sender, args=()) -> Reply:
         self.rt.reset_message()
-        self.headers, self.body = [], bytearray()
+        self.headers, self.body = [], _Spool(self._head)
         self.rcpt_count = 0
         self.rt.set_builtin_var("rcpt_count", 0)
         return self._run("envfrom", [sender, " ".join(args)])
@@ -141,7 +141,7 @@ class Connection:
         return self._run("eoh")
 
     def body_chunk(self, chunk: bytes) -> Reply:
-        self.body += chunk
+        self.body.add(chunk)
         if not self.program.handler("body"):
             return CONTINUE
         from ..interp.session import BodyChunk
@@ -155,7 +155,7 @@ class Connection:
 
     def abort(self) -> None:
         self.rt.reset_message()
-        self.headers, self.body = [], bytearray()   # do not hold an aborted message
+        self.headers, self.body = [], _Spool(self._head)   # do not hold an aborted message
 
     def close(self) -> None:
         safe_call_handler(self.rt, "end")
@@ -165,13 +165,49 @@ class Connection:
         except Exception:            # closing must never fail the connection
             pass
 
+    def _head(self) -> bytes:
+        return b"".join(f"{n}:{v}\r\n".encode(*_ENC) for n, v in self.headers) + b"\r\n"
+
     def _message(self):
         from ..message import Message
-        lines = []
-        for n, v in self.headers:
-            lines.append(f"{n}:{v}\r\n".encode(*_ENC))
-        raw = b"".join(lines) + b"\r\n" + bytes(self.body)
-        return Message.parse(raw, mbox_prefix=False)
+        return Message.parse(self.body.blob(), mbox_prefix=False)
+
+
+class _Spool:
+    """The message as it arrives: the header, then the body chunks; in memory up
+    to the spill threshold, then in a temporary file (a 50 MB body costs no
+    50 MB of memory, nor copies of it)."""
+
+    __slots__ = ("head", "parts", "size", "fp")
+
+    def __init__(self, head):
+        self.head = head                     # () -> the header bytes (known before the body)
+        self.parts: list = []
+        self.size = 0
+        self.fp = None
+
+    def add(self, chunk: bytes) -> None:
+        self.size += len(chunk)
+        if self.fp is not None:
+            self.fp.write(chunk)
+            return
+        self.parts.append(chunk)
+        from ..message.blob import SPILL_THRESHOLD
+        if self.size > SPILL_THRESHOLD:
+            import tempfile
+            self.fp = tempfile.TemporaryFile(prefix="mflmsg.")
+            self.fp.write(self.head())
+            for p in self.parts:
+                self.fp.write(p)
+            self.parts = []
+
+    def blob(self):
+        from ..message.blob import Blob, _FileStore
+        if self.fp is None:
+            return Blob(self.head() + b"".join(self.parts))
+        self.fp.flush()
+        size = self.fp.seek(0, 2)
+        return Blob(_store=_FileStore(self.fp), _start=0, _len=size)
 
 
 class _NoConnection:
