@@ -334,7 +334,7 @@ def open_socket(url: str, *, timeout: int = 600, backlog: int = 4096,
     _register(timeout)
     _milter.setconn(url)
     _milter.setbacklog(backlog)
-    before = _socket_fds()
+    before = socket_fds()
     _milter.opensocket(True)
     fd = _find_listen_fd(before)
     if fd is None:
@@ -350,7 +350,7 @@ def open_socket(url: str, *, timeout: int = 600, backlog: int = 4096,
     return fd
 
 
-def _socket_fds() -> dict:
+def socket_fds() -> dict:
     """fd -> 'socket:[inode]' for the sockets this process has open."""
     out = {}
     for name in os.listdir("/proc/self/fd"):
@@ -367,7 +367,7 @@ def _find_listen_fd(before: dict) -> int | None:
     """The socket libmilter has just opened (by inode: descriptor numbers
     are reused)."""
     old = set(before.values())
-    for fd, target in sorted(_socket_fds().items()):
+    for fd, target in sorted(socket_fds().items()):
         if target not in old:
             return fd
     return None
