@@ -233,3 +233,12 @@ def test_too_many_connections_are_tempfailed_not_dropped(daemon):
     finally:
         first.close()
     assert version_of(d.spec) == "one"
+
+
+def test_a_second_daemon_does_not_steal_the_socket(daemon, tmp_path):
+    d = daemon(VERSION % "one", "--workers", "1")
+    r = subprocess.run([sys.executable, "-m", "mfl.cli.mfld_main", "--no-config",
+                        "--foreground", "--stderr", "-p", d.spec, str(tmp_path / "filter.mfl")],
+                       cwd=REPO, capture_output=True, text=True, timeout=60)
+    assert r.returncode == 69 and "already listening" in r.stderr
+    assert version_of(d.spec) == "one"

@@ -75,6 +75,10 @@ class Daemon:
             per = s.max_connections if s.single_process else \
                 max(1, -(-s.max_connections // self.nworkers))
         adapter.configure(self.program, max_connections=per, trace=s.trace)
+        busy = _in_use(adapter.normalize_socket(s.socket), s.pidfile)
+        if busy:
+            log.error("%s", busy)
+            return 69                                   # EX_UNAVAILABLE
         try:
             adapter.open_socket(s.socket, timeout=s.milter_timeout,
                                 backlog=max(4096, s.max_connections))
@@ -383,6 +387,29 @@ def run_shutdown(program) -> None:
     from ..interp.run import safe_call_handler
     from .host import log_stream_runtime
     safe_call_handler(log_stream_runtime(program), "shutdown")
+
+
+def _in_use(url: str, pidfile: str | None) -> str | None:
+    """Another daemon serving there?  (libmilter would take the UNIX socket's
+    name away from it without a word.)"""
+    if pidfile:
+        pid = pidfile_running(pidfile)
+        if pid is not None and pid != os.getpid():
+            return f"already running as pid {pid} (pid file {pidfile})"
+    if url.startswith("unix:"):
+        import socket
+        path = url[5:]
+        if os.path.exists(path):
+            s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            s.settimeout(2)
+            try:
+                s.connect(path)
+                return f"{path}: a milter is already listening there"
+            except OSError:
+                pass                                    # a stale socket: libmilter replaces it
+            finally:
+                s.close()
+    return None
 
 
 def _wait_not_accepting(pipes, timeout: float) -> None:
