@@ -18,13 +18,20 @@ for anchor in mfl mailfromd opendkim; do
   fi
   "$SHARED/anchors/$anchor.sh" "$WHAT" 2>&1 | tee -a "$out" | grep -E "msg/s|correct"
 done
+median() {  # median WHO WORKLOAD FIELD-REGEX
+  grep -E "^$1/$2 r[0-9]+: .* msg/s" "$out" | sed -E "s/.*$3.*/\1/" | sort -n |
+    awk '{a[NR]=$1} END {if (NR) print a[int((NR+1)/2)]}'
+}
 echo
-echo "median msgs/s at c=$CONC (same run):"
+echo "median at c=$CONC (same run): msgs/s, p99 ms"
 for w in verify sign; do
   for who in mfl mailfromd-sp opendkim; do
-    v=$(grep -E "^$who/$w r[0-9]+: .* msg/s" "$out" | sed -E 's/.*: ([0-9.]+) msg\/s.*/\1/' | sort -n |
-        awk '{a[NR]=$1} END {if (NR) print a[int((NR+1)/2)]}')
-    [ -n "$v" ] && echo "  $w $who: $v"
+    v=$(median "$who" "$w" ': ([0-9.]+) msg\/s')
+    p=$(median "$who" "$w" 'p99 ([0-9.]+) ms')
+    [ -n "$v" ] && echo "  $w $who: $v msg/s, p99 $p ms"
   done
+  m=$(median mfl "$w" ': ([0-9.]+) msg\/s'); o=$(median opendkim "$w" ': ([0-9.]+) msg\/s')
+  [ -n "$m" ] && [ -n "$o" ] && awk -v m="$m" -v o="$o" -v w="$w" \
+    'BEGIN {printf "  %s: mfl / OpenDKIM = %.2f\n", w, m / o}'
 done
 rm -f "$out"
