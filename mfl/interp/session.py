@@ -198,7 +198,7 @@ def _transaction(rt, res, message, call, finish, *, sender, recipients, macros, 
             _early_accept(rt, res, act)
             res.message = message
         return finish(kind, "helo", act)
-    rt.reset_message()
+    rt.new_message()                 # globals set by connect and helo stay (as in mailfromd)
     rt.macros["f"] = macros.get("f", sender)
     rt.macros["mail_addr"] = macros.get("mail_addr", sender)
     act, kind = call("envfrom", [_angle(sender), ""])

@@ -4,8 +4,15 @@ The MTA-facing adapter calls ``connect``, ``helo``, ``envfrom``, ``envrcpt``,
 ``data``, ``header``, ``eoh``, ``body``, ``eom``, ``abort`` and ``close``;
 each returns a ``Reply``.  ``eom`` also returns the queued modifications as
 milter actions.  A run-time error in the filter answers tempfail (451
-4.3.0, as mailfromd does) and is logged with the script location; nothing
-is accepted that the filter did not accept.
+4.3.0; mailfromd 8.15 answers "410" without an extended code, see
+docs/differences.md) and is logged with the script location; nothing is
+accepted that the filter did not accept.
+
+What the handlers see follows mailfromd 8.15 under mtasim (the sessions of
+tests/diff/sessions): a reply is set only for an action with a code and a
+text; global variables keep their values from one message to the next and
+are reset when a message ends before its eom (a decision in envfrom, data,
+header, eoh or body, or an abort).
 """
 from __future__ import annotations
 
@@ -30,6 +37,9 @@ class Reply:
 
 
 CONTINUE = Reply("continue")
+# where a decision other than continue ends the message (in envrcpt, reject and
+# tempfail refuse one recipient only)
+_MESSAGE_STAGES = ("envfrom", "data", "header", "eoh", "body")
 TEMPFAIL_ERROR = Reply("tempfail", "451", "4.3.0", "Local configuration error; please try again later")
 
 
@@ -37,7 +47,8 @@ _PROG_PREFIXES = ("mfld: ", "mfl: ")
 
 
 class _LogStream(io.TextIOBase):
-    """Where `echo' and run-time errors go in the daemon: the log, with the queue id."""
+    """Where `echo' and run-time errors go in the daemon: the log, with the queue id.
+    Run-time warnings get mailfromd's ``warning:`` word."""
 
     def __init__(self, conn, level):
         self.conn, self.level, self.buf = conn, level, ""
@@ -46,9 +57,12 @@ class _LogStream(io.TextIOBase):
         self.buf += s
         while "\n" in self.buf:
             line, self.buf = self.buf.split("\n", 1)
+            level = self.level
             if line.startswith(_PROG_PREFIXES):           # the log adds its own tag
                 line = line.split(": ", 1)[1]
-            log.log(self.level, "%s%s", self.conn.log_prefix(), line)
+                if line.startswith("RUNTIME WARNING"):
+                    level, line = logging.WARNING, "warning: " + line
+            log.log(level, "%s%s", self.conn.log_prefix(), line)
         return len(s)
 
 
@@ -91,6 +105,16 @@ class Connection:
                 self.rt.macros[k.strip("{}")] = v
 
     def _run(self, stage, args=()) -> Reply:
+        reply = self._decide(stage, args)
+        if reply.kind != "continue" and (
+                stage in _MESSAGE_STAGES
+                or (stage == "envrcpt" and reply.kind in ("accept", "discard"))):
+            # the message ends before its eom: as after an abort, mailfromd
+            # starts the next one with its global variables reset
+            self.rt.reset_message()
+        return reply
+
+    def _decide(self, stage, args) -> Reply:
         if not self.program.handlers.get(stage):
             return CONTINUE
         act, ok = safe_call_handler(self.rt, stage, args)
@@ -98,8 +122,19 @@ class Connection:
             return TEMPFAIL_ERROR
         if act is None:
             return CONTINUE
-        if act.kind in ("reject", "tempfail"):
-            return Reply(act.kind, act.code, act.xcode, act.text)
+        if act.kind == "accept" and stage != "eom" and self.rt.mmq:
+            # the MTA hears no more about this message: what was queued is lost,
+            # and mailfromd says so
+            pos = getattr(act, "pos", None)
+            self.rt.warning(f"{pos[0]}:{pos[1]}" if pos else self.program.file,
+                            "`accept' causes previous message modification commands to be "
+                            "ignored; call mmq_purge() prior to `accept', to suppress this "
+                            "warning")
+            self.rt.mmq.clear()
+        if act.kind in ("reject", "tempfail") and act.code and act.text:
+            # mailfromd sets a reply only when the action has both a code and a
+            # text; otherwise the MTA answers with its own default reply
+            return Reply(act.kind, act.code, act.xcode or None, act.text)
         return Reply(act.kind)
 
     # the stages -----------------------------------------------------------
@@ -110,7 +145,10 @@ class Connection:
         return self._run("helo", [name])
 
     def envfrom(self, sender, args=()) -> Reply:
-        self.rt.reset_message()
+        # a new message: its queue, headers and body start empty; the global
+        # variables keep their values (mailfromd resets them when a message is
+        # aborted: RSET, or a decision before eom, see _run)
+        self.rt.new_message()
         self.headers, self.body = [], _Spool(self._head)
         self.rcpt_count = 0
         self.rt.set_builtin_var("rcpt_count", 0)

@@ -128,9 +128,15 @@ class Runtime:
         self.err.write(f"{p}: stack trace finishes\n")
 
     def reset_message(self) -> None:
-        """Start a new message: non-precious globals return to their defaults."""
+        """The transaction was aborted (SMTP RSET, milter abort): non-precious
+        globals return to their defaults, and a new message starts."""
         for i in self.program.nonprecious:
             self.globals[i] = self.program.global_defaults[i]
+        self.new_message()
+
+    def new_message(self) -> None:
+        """A new message (MAIL FROM): no queued changes, no current message.
+        Global variables keep their values (mailfromd clears them on abort only)."""
         self.mmq.clear()
         self.reply = None
         self.message = None
