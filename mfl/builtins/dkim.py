@@ -275,7 +275,8 @@ def dkim_sign(rt, d, s, keyfile, ch=None, cb=None, headers=None, algo=None):
     else:
         algorithm = "ed25519-sha256" if ktype == "ed25519" else "rsa-sha256"
     if algorithm not in ("rsa-sha256", "rsa-sha1", "ed25519-sha256"):
-        raise MFLException("e_inval", "unsupported signing algorithm")
+        # mailfromd 8.15's words (recorded: tests/diff/sessions/dkim_sign_mods)
+        raise MFLException("e_failure", f"dkim_sign: bad signing algorithm: {algo}")
     msg = apply_mmq(rt.message, rt.mmq) if rt.mmq else rt.message
     if rt.get_builtin_var("dkim_sendmail_commaize", 1):
         try:
