@@ -48,11 +48,13 @@ pytestmark = pytest.mark.skipif(shutil.which("mtasim") is None, reason="mtasim n
 SESSIONS = rec.all_session_scripts(REPO)
 TERMINAL = ("accept", "reject", "tempfail", "discard", "replycode")
 
-# mailfromd 8.15 behaviour mfl deliberately does not reproduce: session -> (reason,
-# {mailfromd's text: mfl's text}, parts that may differ beyond that).  Such a session
-# must agree with the recording once the texts are substituted, the parts named
-# aside (a real failure otherwise); it then fails on the raw comparison with
-# KnownDifference, which is the expected (strict) failure.
+# Known differences -- mailfromd 8.15 behaviour mfl deliberately does not reproduce,
+# and open issues of mfld's pymilter adapter (mfl/milter/adapter.py): session ->
+# (reason, {mailfromd's text: mfl's text}, parts that may differ beyond that).  Such a
+# session must agree with the recording once the texts are substituted, the parts
+# named aside (a real failure otherwise); it then fails on the raw comparison with
+# KnownDifference, which is the expected (strict) failure.  When the difference goes
+# away, the test XPASSes, which fails: take the entry out.
 _ERR410 = "410 Local configuration error; please try again later"
 _ERR451 = "451 4.3.0 Local configuration error; please try again later"
 _RUNTIME_ERROR_REPLY = (
@@ -64,6 +66,13 @@ KNOWN = {
     "sessions/runtime_error_envfrom": _RUNTIME_ERROR_REPLY,
     "sessions/runtime_error_rcpt": _RUNTIME_ERROR_REPLY,
     "sessions/runtime_error_eom": _RUNTIME_ERROR_REPLY,
+    "sessions/reply_no_xcode": (
+        "adapter: a reply with a code and a text but no extended code goes to the MTA "
+        "with one made up (5.7.1 for reject, 4.7.1 for tempfail: _result in "
+        "mfl/milter/adapter.py); mailfromd sends it as it is ('550 code and text')",
+        {"550 code and text": "550 5.7.1 code and text",
+         "553 code and text, functional": "553 5.7.1 code and text, functional",
+         "450 mailbox busy": "450 4.7.1 mailbox busy"}, ()),
     "sessions/macros_late": (
         "mailfromd asks the MTA to skip the stages it has no handler for, and mtasim then "
         "hands over those stages' macros late ($f undefined in the first message's header "
