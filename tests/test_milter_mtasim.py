@@ -66,13 +66,6 @@ KNOWN = {
     "sessions/runtime_error_envfrom": _RUNTIME_ERROR_REPLY,
     "sessions/runtime_error_rcpt": _RUNTIME_ERROR_REPLY,
     "sessions/runtime_error_eom": _RUNTIME_ERROR_REPLY,
-    "sessions/reply_no_xcode": (
-        "adapter: a reply with a code and a text but no extended code goes to the MTA "
-        "with one made up (5.7.1 for reject, 4.7.1 for tempfail: _result in "
-        "mfl/milter/adapter.py); mailfromd sends it as it is ('550 code and text')",
-        {"550 code and text": "550 5.7.1 code and text",
-         "553 code and text, functional": "553 5.7.1 code and text, functional",
-         "450 mailbox busy": "450 4.7.1 mailbox busy"}, ()),
     "sessions/macros_late": (
         "mailfromd asks the MTA to skip the stages it has no handler for, and mtasim then "
         "hands over those stages' macros late ($f undefined in the first message's header "

@@ -53,7 +53,7 @@ def _result(m: "_MflMilter", reply: Reply) -> int:
         return Milter.DISCARD
     if reply.code or reply.text:
         code = reply.code or ("550" if k == "reject" else "451")
-        xcode = reply.xcode or ("5.7.1" if k == "reject" else "4.7.1")
+        xcode = reply.xcode or None             # none given: none sent, as mailfromd
         text = (reply.text or "").replace("%", "%%") or (
             "Command rejected" if k == "reject" else "Try again later")
         try:
