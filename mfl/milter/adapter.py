@@ -222,6 +222,10 @@ class _MflMilter(Milter.Base):
         for m in mods:
             try:
                 self._apply(m)
+            except _milter.error as e:          # libmilter could not write: the MTA left
+                log.warning("%scannot send %s to the MTA (connection closed?): %s",
+                            self.prefix(), m.kind, e)
+                return Milter.TEMPFAIL
             except Exception as e:              # never lose mail over one modification
                 log.error("%scannot apply %s: %s", self.prefix(), m.kind, e)
                 return _result(self, Reply("tempfail", "451", "4.3.0",
