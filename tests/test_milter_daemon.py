@@ -242,3 +242,20 @@ def test_a_second_daemon_does_not_steal_the_socket(daemon, tmp_path):
                        cwd=REPO, capture_output=True, text=True, timeout=60)
     assert r.returncode == 69 and "already listening" in r.stderr
     assert version_of(d.spec) == "one"
+
+
+def test_mfl_milter_check_reports_verdict_and_changes(daemon):
+    d = daemon('prog envfrom\ndo\n  if $client_addr = "192.0.2.7"\n'
+               '    reject 550 5.7.1 "not from there"\n  fi\ndone\n' + VERSION % "one",
+               "--workers", "1")
+    cmd = [sys.executable, "-m", "mfl.cli.mfl_main", "milter-check", d.spec]
+    r = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.splitlines() == ["verdict: continue", "  add header: X-Version: one"]
+    r = subprocess.run(cmd + ["--client-addr", "192.0.2.7"], cwd=REPO, capture_output=True,
+                       text=True, timeout=60)
+    assert r.stdout.splitlines() == ["verdict: reply 550 5.7.1 not from there"]
+    r = subprocess.run([sys.executable, "-m", "mfl.cli.mfl_main", "milter-check",
+                        f"unix:{d.tmp}/nothing"], cwd=REPO, capture_output=True, text=True,
+                       timeout=60)
+    assert r.returncode == 69 and "mfl milter-check" in r.stderr
