@@ -272,12 +272,21 @@ def serve(ns, opts, prog: str, version: str) -> int:
     def reload_program():
         return compile_program(script, opts, prog, variables)
 
+    echo = None
+    if getattr(ns, "echo", None) is not None:           # mailfromd's --echo[=FILE]
+        try:
+            echo = sys.stdout if ns.echo == "" else open(ns.echo, "a", buffering=1,
+                                                         encoding="utf-8",
+                                                         errors="surrogateescape")
+        except OSError as x:
+            print(f"{prog}: {ns.echo}: {x.strerror}", file=sys.stderr)
+            return EX_CONFIG
     from ..milter.daemon import Daemon, Settings
     s = Settings(socket=url, workers=e["workers"], single_process=e["single_process"],
                  foreground=ns.foreground, user=e["user"], groups=e["group"],
                  pidfile=e["pidfile"], milter_timeout=e["milter_timeout"],
                  max_connections=e["max_connections"], drain_timeout=e["drain_timeout"],
-                 trace=e["trace"])
+                 trace=e["trace"], echo=echo)
     rc = Daemon(s, program, reload_program).start()
     logging.shutdown()
     sys.stdout.flush()

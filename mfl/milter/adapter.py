@@ -98,6 +98,7 @@ class _MflMilter(Milter.Base):
     live_headers = True                         # a header handler: answer each header
     live_body = True
     trace = False
+    echo = None                                 # --echo: a stream for `echo', else the log
     gate = _Gate(0)
     gate_wait = 20.0
 
@@ -105,7 +106,7 @@ class _MflMilter(Milter.Base):
         self.conn = None
         self.admitted = self.gate.enter(self.gate_wait)
         if self.admitted:
-            self.conn = Connection(self.program, macro_source=self._lookup)
+            self.conn = Connection(self.program, macro_source=self._lookup, echo=self.echo)
 
     def prefix(self) -> str:
         return self.conn.log_prefix() if self.conn else ""
@@ -281,8 +282,10 @@ class _MflMilter(Milter.Base):
         return Milter.CONTINUE
 
 
-def configure(program, *, max_connections: int = 0, trace: bool = False) -> None:
+def configure(program, *, max_connections: int = 0, trace: bool = False, echo=None) -> None:
     """What the next connections are served with (a reload calls it again)."""
+    if echo is not None:
+        _MflMilter.echo = echo
     names = set(_OWN_MACROS)
     for used in program.macros_used.values():
         names |= used

@@ -44,6 +44,7 @@ class Settings:
     max_connections: int = 0              # in all; 0: no limit
     drain_timeout: float = 60.0
     trace: bool = False
+    echo: object = None                   # --echo: the stream `echo' writes to
 
 
 class Daemon:
@@ -74,7 +75,7 @@ class Daemon:
         if s.max_connections:
             per = s.max_connections if s.single_process else \
                 max(1, -(-s.max_connections // self.nworkers))
-        adapter.configure(self.program, max_connections=per, trace=s.trace)
+        adapter.configure(self.program, max_connections=per, trace=s.trace, echo=s.echo)
         busy = _in_use(adapter.normalize_socket(s.socket), s.pidfile)
         if busy:
             log.error("%s", busy)

@@ -81,9 +81,10 @@ class _LiveMacros(dict):
 
 
 class Connection:
-    def __init__(self, program, macro_source=None):
+    def __init__(self, program, macro_source=None, echo=None):
+        """ECHO: where `echo' writes (mailfromd's --echo=FILE); the log by default."""
         self.program = program
-        self.rt = Runtime(program, out=_LogStream(self, logging.INFO),
+        self.rt = Runtime(program, out=echo or _LogStream(self, logging.INFO),
                           err=_LogStream(self, logging.ERROR))
         if macro_source is not None:
             live = _LiveMacros(self.rt.macros)
