@@ -143,9 +143,11 @@ def run_script(script, ns, opts) -> int:
         echo = sys.stdout if ns.echo == "" else open(ns.echo, "a", encoding="utf-8")
     if ns.run is not None:
         return run_mode(unit, ns.run or "main", ns.args, progname=PROG,
-                        stack_trace=ns.stack_trace, variables=variables, echo=echo)
+                        stack_trace=ns.stack_trace, variables=variables, echo=echo,
+                        trace=bool(ns.trace))
     return test_mode(unit, ns.test or "envfrom", ns.args, progname=PROG,
-                     stack_trace=ns.stack_trace, variables=variables, echo=echo)
+                     stack_trace=ns.stack_trace, variables=variables, echo=echo,
+                     trace=bool(ns.trace))
 
 
 def entry() -> None:

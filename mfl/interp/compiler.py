@@ -598,14 +598,18 @@ class Compiler:
 
             def actf(fr):
                 code, xcode, text = (to_str(p(fr)) if p is not None else None for p in parts)
-                raise ActionSignal(kind, code or None, xcode or None, text)
+                s = ActionSignal(kind, code or None, xcode or None, text)
+                s.pos = pos
+                raise s
             return actf
         code = a.code.value if a.code is not None else None
         xcode = a.xcode.value if a.xcode is not None else None
         msg = self.expr(a.message)[0] if a.message is not None else None
 
         def actl(fr):
-            raise ActionSignal(kind, code, xcode, to_str(msg(fr)) if msg is not None else None)
+            s = ActionSignal(kind, code, xcode, to_str(msg(fr)) if msg is not None else None)
+            s.pos = pos
+            raise s
         return actl
 
     def st_HeaderAction(self, h):

@@ -27,7 +27,7 @@ def print_mods(rt: Runtime, out) -> None:
 
 def test_mode(unit, handler: str, argv: list[str], *, progname: str = "mfld",
               out=None, err=None, stack_trace: bool = False, variables=(),
-              echo=None) -> int:
+              echo=None, trace: bool = False) -> int:
     """mailfromd --test: run HANDLER once (with startup/begin/end/shutdown around it)."""
     out = out or sys.stdout
     err = err or sys.stderr
@@ -65,6 +65,7 @@ def test_mode(unit, handler: str, argv: list[str], *, progname: str = "mfld",
     rt = Runtime(prog, macros=macros, out=echo or err, err=err)
     rt.mmq_trace = out
     rt.stack_trace_on_error = stack_trace
+    rt.trace_actions = err if trace else None
     set_variables(rt, variables)
     for stage in ("startup", "begin"):
         act, ok = safe_call_handler(rt, stage)
@@ -125,7 +126,8 @@ def _end_of_file(path: str) -> str:
 
 
 def run_mode(unit, func: str, argv: list[str], *, progname: str = "mfld",
-             out=None, err=None, stack_trace: bool = False, variables=(), echo=None) -> int:
+             out=None, err=None, stack_trace: bool = False, variables=(), echo=None,
+             trace: bool = False) -> int:
     """mailfromd --run: call FUNC (main) with the arguments; its value is the exit status."""
     err = err or sys.stderr
     prog = compile_unit(unit, progname)
@@ -142,6 +144,7 @@ def run_mode(unit, func: str, argv: list[str], *, progname: str = "mfld",
             return 78
     rt = Runtime(prog, out=echo or err, err=err)
     rt.stack_trace_on_error = stack_trace
+    rt.trace_actions = err if trace else None
     set_variables(rt, variables)
     safe_call_handler(rt, "startup")
     safe_call_handler(rt, "begin")

@@ -53,8 +53,17 @@ def call_handler(rt: Runtime, name: str, args=()) -> ActionSignal | None:
         try:
             h.body(fr)
         except ActionSignal as a:
+            if rt.trace_actions is not None:
+                _trace(rt, a)
             return a
     return None
+
+
+def _trace(rt: Runtime, a: ActionSignal) -> None:
+    """--trace: each action taken, as mailfromd prints it ("FILE:LINE: reject 550 5.7.1 text")."""
+    pos = getattr(a, "pos", None)
+    where = f"{pos[0]}:{pos[1]}" if pos else rt.program.file
+    rt.trace_actions.write(f"{where}: {a.kind} {a.code or ''} {a.xcode or ''} {a.text or ''}\n")
 
 
 def _global_catch(rt: Runtime, e: MFLException):

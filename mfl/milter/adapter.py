@@ -106,7 +106,8 @@ class _MflMilter(Milter.Base):
         self.conn = None
         self.admitted = self.gate.enter(self.gate_wait)
         if self.admitted:
-            self.conn = Connection(self.program, macro_source=self._lookup, echo=self.echo)
+            self.conn = Connection(self.program, macro_source=self._lookup, echo=self.echo,
+                                   trace=self.trace)
 
     def prefix(self) -> str:
         return self.conn.log_prefix() if self.conn else ""
@@ -127,9 +128,6 @@ class _MflMilter(Milter.Base):
         self.conn.set_macros(got)
 
     def _reply(self, stage: str, reply: Reply) -> int:
-        if self.trace and reply.kind != "continue":
-            log.info("%s%s: %s%s", self.prefix(), stage, reply.kind,
-                     "".join(f" {x}" for x in (reply.code, reply.xcode, reply.text) if x))
         return _result(self, reply)
 
     # the callbacks ---------------------------------------------------------

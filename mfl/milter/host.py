@@ -81,11 +81,14 @@ class _LiveMacros(dict):
 
 
 class Connection:
-    def __init__(self, program, macro_source=None, echo=None):
-        """ECHO: where `echo' writes (mailfromd's --echo=FILE); the log by default."""
+    def __init__(self, program, macro_source=None, echo=None, trace: bool = False):
+        """ECHO: where `echo' writes (mailfromd's --echo=FILE); the log by default.
+        TRACE: log each action the filter takes (--trace)."""
         self.program = program
         self.rt = Runtime(program, out=echo or _LogStream(self, logging.INFO),
                           err=_LogStream(self, logging.ERROR))
+        if trace:
+            self.rt.trace_actions = _LogStream(self, logging.INFO)
         if macro_source is not None:
             live = _LiveMacros(self.rt.macros)
             live.source = macro_source

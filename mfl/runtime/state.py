@@ -80,6 +80,7 @@ class Runtime:
         self.last_return = 0                   # last number a function returned (--run exit)
         self.global_catch: list = []           # catches installed by `begin'
         self.stack_trace_on_error = False
+        self.trace_actions = None                # --trace: a stream, else off
         self.mmq_trace = None                  # test mode: print each queued change here
         # The message being filtered, as an mfl.message.Message: set by the host
         # (mfl.interp.session, the milter host) once the header is complete;
