@@ -259,3 +259,13 @@ def test_mfl_milter_check_reports_verdict_and_changes(daemon):
                         f"unix:{d.tmp}/nothing"], cwd=REPO, capture_output=True, text=True,
                        timeout=60)
     assert r.returncode == 69 and "mfl milter-check" in r.stderr
+
+
+@pytest.mark.parametrize("url,ok", [("unix:/run/x.sock", True), ("local:/x", True),
+                                    ("/var/run/x", True), ("inet:8899@127.0.0.1", True),
+                                    ("inet6:8899@::1", True), ("inet:smtp@localhost", True),
+                                    ("foo:bar", False), ("inet:99999@127.0.0.1", False),
+                                    ("inet:nosuchservice@h", False), ("unix:", False)])
+def test_socket_urls_are_checked_before_starting(url, ok):
+    from mfl.cli.serve import socket_problem
+    assert (socket_problem(url) is None) == ok

@@ -150,9 +150,35 @@ def effective(ns, prog: str):
         e["pidfile"] = os.path.join(statedir, "mfld.pid")
     elif e["pidfile"] and not os.path.isabs(e["pidfile"]):
         e["pidfile"] = os.path.join(statedir, e["pidfile"])
+    bad = socket_problem(e["socket"])
+    if bad:
+        return None, bad
     if e["facility"].lower().removeprefix("log_") not in FACILITIES:
         return None, f"unknown syslog facility: {e['facility']}"
     return e, None
+
+
+def socket_problem(url: str) -> str | None:
+    """What is wrong with a milter socket URL, in words; None if nothing."""
+    kind, sep, rest = url.partition(":")
+    if url.startswith("/"):
+        return None
+    if not sep or kind not in ("unix", "local", "inet", "inet6"):
+        return (f"bad milter socket {url!r}: expected unix:/path, local:/path, "
+                f"inet:PORT@HOST or inet6:PORT@HOST")
+    if kind in ("unix", "local"):
+        return None if rest else f"bad milter socket {url!r}: no path"
+    port, _, _host = rest.partition("@")
+    if port.isdigit():
+        if not 0 < int(port) < 65536:
+            return f"bad milter socket {url!r}: port {port} out of range (1-65535)"
+        return None
+    import socket
+    try:
+        socket.getservbyname(port, "tcp")
+    except OSError:
+        return f"bad milter socket {url!r}: unknown port {port!r}"
+    return None
 
 
 def setup_logging(e: dict, prog: str) -> None:
