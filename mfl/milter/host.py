@@ -18,8 +18,10 @@ from __future__ import annotations
 
 import io
 import logging
+import tempfile
 from dataclasses import dataclass
 
+from ..message.blob import SPILL_THRESHOLD, Blob, _FileStore
 from ..runtime.state import Runtime
 from ..interp.run import safe_call_handler
 
@@ -234,9 +236,7 @@ class _Spool:
             self.fp.write(chunk)
             return
         self.parts.append(chunk)
-        from ..message.blob import SPILL_THRESHOLD
         if self.size > SPILL_THRESHOLD:
-            import tempfile
             self.fp = tempfile.TemporaryFile(prefix="mflmsg.")
             self.fp.write(self.head())
             for p in self.parts:
@@ -244,7 +244,6 @@ class _Spool:
             self.parts = []
 
     def blob(self):
-        from ..message.blob import Blob, _FileStore
         if self.fp is None:
             return Blob(self.head() + b"".join(self.parts))
         self.fp.flush()
